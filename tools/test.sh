@@ -124,6 +124,9 @@ fi
 python -c 'import sys, slr_nb; print(f"    python {sys.version.split()[0]}, slr_nb {slr_nb.__version__} from {slr_nb.__file__}")'
 step_end 0
 
+# `tools/test.sh --run CMD ARGS...` (what tools/run.sh does): the environment only, then CMD in it
+if [[ ${1:-} == --run ]]; then shift; trap - EXIT; echo; exec "$@"; fi
+
 # ---------------------------------------------------------------- 3-6. checks
 snapshot() {  # names + sha256 of every file under nbs/ and slr_nb/
   find nbs slr_nb -type f -not -path '*/__pycache__/*' -not -path '*/.ipynb_checkpoints/*' -print0 \

@@ -1,0 +1,117 @@
+"""Accuracy on signers and sessions never seen in training: the default preset against a logistic-regression
+baseline on per-clip statistics of the same landmarks, on the real splits. Prints JSON.
+
+    python bench/accuracy.py [--preset default] [--only ksl13,cafe-asl,asl-signs] [--epochs-scale 1.0]
+
+Splits (see shared/data/README.md): ksl13 trains on sessions MP_Data, MP_Data2, MP_Data4 and validates on
+MP_Data1, MP_Data3; cafe-asl leaves one signer out (3 folds; accuracy counted on clips whose class occurs
+in that fold's training signers, the all-class figure beside it); asl-signs leaves one participant out (5 folds).
+The handedness check mirrors every validation clip (flip with the full left/right landmark swap) and
+reports the accuracy on the mirrored copies beside the plain one.
+"""
+import argparse, json, os, sys, time, warnings
+from pathlib import Path
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', category=FutureWarning)
+from fastai.torch_core import set_seed
+from slr_nb.core import real_data_dir
+from slr_nb.data.store import build_store, split_by
+from slr_nb.data.block import ClipDataLoaders, pad_collate
+from slr_nb.data.augment import Augment, hflip
+from slr_nb.preprocess import PreprocessingLayer
+from slr_nb.models.isolated import make_model
+from slr_nb.learner import sign_learner
+
+SPLITS = {  # dataset: (column, list of held-out value lists, epochs)
+    'ksl13': ('session', [['MP_Data1', 'MP_Data3']], 30),
+    'cafe-asl': ('signer', [['dmohazab'], ['TheCamNelson'], ['Alex']], 30),
+    'asl-signs': ('group', [['2044'], ['25571'], ['30680'], ['37779'], ['62590']], 40),
+}
+TARGETS = {'ksl13': 0.996, 'cafe-asl': 0.92, 'asl-signs': 0.97}
+
+
+def predict(model, store, idxs, mirror=False, bs=128):
+    "Predicted class index of each clip (optionally of its mirror image)."
+    model.eval(); out = []
+    with torch.inference_mode():
+        for s in range(0, len(idxs), bs):
+            clips = [store.clip(i) for i in idxs[s:s + bs]]
+            if mirror: clips = [hflip(c) for c in clips]
+            x, mask = pad_collate([(torch.from_numpy(c),) for c in clips])
+            out.append(model(x, mask).argmax(-1).numpy())
+    return np.concatenate(out)
+
+
+def clip_statistics(store, idxs, preprocess):
+    "Baseline features: mean, std, min and max over time of each normalised landmark coordinate."
+    feats = []
+    with torch.inference_mode():
+        for i in idxs:
+            f, _ = preprocess(torch.from_numpy(store.clip(i)))
+            f = f.numpy()
+            feats.append(np.concatenate([f.mean(0), f.std(0), f.min(0), f.max(0)]))
+    return np.stack(feats)
+
+
+def baseline(store, train, valid, y, preprocess):
+    "Logistic regression on per-clip statistics of the same (normalised) landmarks."
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.pipeline import make_pipeline
+    Xtr, Xva = clip_statistics(store, train, preprocess), clip_statistics(store, valid, preprocess)
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, C=0.5))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        clf.fit(Xtr, y[train])
+    return clf.predict(Xva)
+
+
+def run_fold(store, col, held_out, epochs, preset, seed=42):
+    train, valid = split_by(store.items, col, held_out)
+    set_seed(seed, reproducible=True)
+    dls = ClipDataLoaders.from_store(store, valid_idx=valid, augment=Augment(), max_len=128, length_mode='resample', bs=64)
+    model = make_model(preset, n_classes=dls.c)
+    learn = sign_learner(dls, model)
+    t = time.time()
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 2e-3)
+    train_s = time.time() - t
+    o2i = {c: i for i, c in enumerate(dls.vocab)}
+    y = np.array([o2i[l] for l in store.items.label])
+    pred, pred_m = predict(learn.model, store, valid), predict(learn.model, store, valid, mirror=True)
+    known = np.isin(y[valid], np.unique(y[train]))
+    # the baseline sees positions only, through the model's own landmark selection and normalisation
+    pre = PreprocessingLayer(model.preprocess.config.__class__(**{**model.preprocess.config.__dict__, 'features': ('position',), 'max_len': None}))
+    pred_b = baseline(store, train, valid, y, pre)
+    acc = lambda p, m=slice(None): float((p == y[valid])[m].mean())
+    return {'held_out': held_out, 'train_clips': len(train), 'valid_clips': len(valid), 'known_class_clips': int(known.sum()),
+            'model_acc': acc(pred, known), 'model_acc_all_classes': acc(pred), 'model_acc_mirrored': acc(pred_m, known),
+            'baseline_acc': acc(pred_b, known), 'baseline_acc_all_classes': acc(pred_b),
+            'train_seconds': round(train_s, 1), 'epochs': epochs}
+
+
+def main(preset='default', only=None, epochs_scale=1.0):
+    data, out = real_data_dir(), {'preset': preset}
+    for name, (col, folds, epochs) in SPLITS.items():
+        if only and name not in only: continue
+        store = build_store(data/name)
+        res = [run_fold(store, col, f, max(1, round(epochs * epochs_scale)), preset) for f in folds]
+        mean = lambda k: round(float(np.mean([r[k] for r in res])), 4)
+        out[name] = {'folds': res, 'model_acc': mean('model_acc'), 'model_acc_all_classes': mean('model_acc_all_classes'),
+                     'model_acc_mirrored': mean('model_acc_mirrored'), 'baseline_acc': mean('baseline_acc'),
+                     'target': TARGETS[name], 'meets_target': mean('model_acc') >= TARGETS[name],
+                     'beats_baseline': all(r['model_acc'] > r['baseline_acc'] for r in res),
+                     'mirror_gap_points': round(100 * (mean('model_acc') - mean('model_acc_mirrored')), 2)}
+        print(f"{name}: model {out[name]['model_acc']:.4f} (mirrored {out[name]['model_acc_mirrored']:.4f}), baseline {out[name]['baseline_acc']:.4f}", file=sys.stderr)
+    return out
+
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--preset', default='default')
+    p.add_argument('--only', default=None, help='comma-separated datasets')
+    p.add_argument('--epochs-scale', type=float, default=1.0)
+    a = p.parse_args()
+    print(json.dumps(main(a.preset, a.only.split(',') if a.only else None, a.epochs_scale), indent=1))
