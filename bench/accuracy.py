@@ -10,6 +10,7 @@ The handedness check mirrors every validation clip (flip with the full left/righ
 reports the accuracy on the mirrored copies beside the plain one.
 """
 import argparse, json, os, sys, time, warnings
+from dataclasses import replace
 from pathlib import Path
 import numpy as np
 import torch
@@ -83,7 +84,7 @@ def run_fold(store, col, held_out, epochs, preset, seed=42):
     pred, pred_m = predict(learn.model, store, valid), predict(learn.model, store, valid, mirror=True)
     known = np.isin(y[valid], np.unique(y[train]))
     # the baseline sees positions only, through the model's own landmark selection and normalisation
-    pre = PreprocessingLayer(model.preprocess.config.__class__(**{**model.preprocess.config.__dict__, 'features': ('position',), 'max_len': None}))
+    pre = PreprocessingLayer(replace(model.preprocess.config, features=('position',), max_len=None))
     pred_b = baseline(store, train, valid, y, pre)
     acc = lambda p, m=slice(None): float((p == y[valid])[m].mean())
     return {'held_out': held_out, 'train_clips': len(train), 'valid_clips': len(valid), 'known_class_clips': int(known.sum()),
