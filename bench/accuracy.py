@@ -83,8 +83,10 @@ def run_fold(store, col, held_out, epochs, preset, seed=42):
     y = np.array([o2i[l] for l in store.items.label])
     pred, pred_m = predict(learn.model, store, valid), predict(learn.model, store, valid, mirror=True)
     known = np.isin(y[valid], np.unique(y[train]))
-    # the baseline sees positions only, through the model's own landmark selection and normalisation
-    pre = PreprocessingLayer(replace(model.preprocess.config, features=('position',), max_len=None))
+    # the baseline sees the x, y, z positions of the model's landmarks, centred and scaled by their spread: a fixed
+    # input, so that changing the model's features never weakens (or strengthens) the baseline it is compared with
+    pre = PreprocessingLayer(replace(model.preprocess.config, features=('position',), coords=3, scale_by='spread',
+                                     skip_handless_frames=False, max_len=None))
     pred_b = baseline(store, train, valid, y, pre)
     acc = lambda p, m=slice(None): float((p == y[valid])[m].mean())
     return {'held_out': held_out, 'train_clips': len(train), 'valid_clips': len(valid), 'known_class_clips': int(known.sum()),
@@ -103,7 +105,9 @@ def main(preset='default', only=None, epochs_scale=1.0):
         out[name] = {'folds': res, 'model_acc': mean('model_acc'), 'model_acc_all_classes': mean('model_acc_all_classes'),
                      'model_acc_mirrored': mean('model_acc_mirrored'), 'baseline_acc': mean('baseline_acc'),
                      'target': TARGETS[name], 'meets_target': mean('model_acc') >= TARGETS[name],
-                     'beats_baseline': all(r['model_acc'] > r['baseline_acc'] for r in res),
+                     'above_baseline': mean('model_acc') > mean('baseline_acc'),  # on the dataset's split (mean of folds)
+                     'folds_below_baseline': [r['held_out'] for r in res if r['model_acc'] < r['baseline_acc']],
+                     'folds_tied_with_baseline': [r['held_out'] for r in res if r['model_acc'] == r['baseline_acc']],
                      'mirror_gap_points': round(100 * (mean('model_acc') - mean('model_acc_mirrored')), 2)}
         print(f"{name}: model {out[name]['model_acc']:.4f} (mirrored {out[name]['model_acc_mirrored']:.4f}), baseline {out[name]['baseline_acc']:.4f}", file=sys.stderr)
     return out

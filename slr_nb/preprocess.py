@@ -27,9 +27,11 @@ class PreprocessConfig:
     features: tuple = ('position', 'velocity', 'acceleration', 'relative_motion')  # kinds from `FEATURE_KINDS`, in output order
     max_len: int|None = None  # frames kept at most; None keeps all
     length_mode: str = 'resample'  # 'resample' (whole clip, evenly spaced frames) or 'truncate' (first max_len)
+    skip_handless_frames: bool = False  # keep only frames where a selected hand point is seen (a clip with none keeps all)
     centre: bool = True  # shift by the clip centre (the nose, with fall-backs)
     centre_z: bool = False  # shift z too (MediaPipe's z has a different origin in each part)
-    scale: bool = True  # divide by the clip's spread
+    scale: bool = True  # divide by the clip's scale
+    scale_by: str = 'spread'  # 'spread' of the points, or 'shoulders' width (the spread where a clip has none)
     window: int = 5  # frames (odd) of the `consistency` window
 
     def __post_init__(self):
@@ -41,6 +43,7 @@ class PreprocessConfig:
         if unknown or not self.features: raise ValueError(f"unknown feature kind(s) {unknown}; known: {FEATURE_KINDS}")
         if self.length_mode not in ('resample', 'truncate'): raise ValueError(f"length_mode must be 'resample' or 'truncate', not {self.length_mode!r}")
         if self.max_len is not None and self.max_len < 1: raise ValueError("max_len must be at least 1")
+        if self.scale_by not in ('spread', 'shoulders'): raise ValueError(f"scale_by must be 'spread' or 'shoulders', not {self.scale_by!r}")
         if self.window < 1 or self.window % 2 == 0: raise ValueError("window must be odd and positive")
 
     @property
@@ -59,7 +62,8 @@ PREPROCESS_PRESETS = {
     'islr118': PreprocessConfig(tuple(landmark_indices('lips', 'hands', 'nose', 'eyes')), coords=2,
                                 features=('position', 'velocity', 'lag2')),
     'arms68': PreprocessConfig(tuple(landmark_indices('hands')) + KEY_FACE_POINTS + tuple(PARTS['pose'].start + i for i in range(11, 17)),
-                               features=('position', 'velocity', 'hand_shape')),
+                               coords=2, features=('position', 'velocity', 'hand_shape'), scale_by='shoulders',
+                               skip_handless_frames=True),
 }
 
 def preprocess_config(name:str='hybrid62', # a key of `PREPROCESS_PRESETS`
@@ -118,6 +122,8 @@ class PreprocessingLayer(nn.Module):
         self.register_buffer('shape_wrist', wrist, persistent=False)
         self.register_buffer('shape_knuckle', knuckle, persistent=False)
         self.register_buffer('shape_ok', ok, persistent=False)
+        hand_cols = [i for i, r in enumerate(c.landmarks) if any(PARTS[h].start <= r < PARTS[h].stop for h in ('left_hand', 'right_hand'))]
+        self.register_buffer('hand_cols', torch.tensor(hand_cols, dtype=torch.long), persistent=False)
 
     @property
     def out_features(self)->int:
@@ -138,11 +144,22 @@ class PreprocessingLayer(nn.Module):
         else: i = i.expand(x.shape[0], -1)
         return x.gather(2, i[:, None, :, None].expand(x.shape[0], x.shape[1], -1, x.shape[3])), mask.gather(1, i)
 
+    def _skip_handless(self, x, mask):
+        "Move the real frames that show a hand point to the front (in order) and mask the rest; a clip with none keeps all."
+        seen = torch.isfinite(x.index_select(3, self.hand_cols).sum(1)).any(-1) & mask  # [B, T]
+        keep = torch.where(seen.any(1, keepdim=True), seen, mask)
+        n = keep.sum(1, keepdim=True)
+        dest = torch.where(keep, keep.cumsum(1) - 1, n + (~keep).cumsum(1) - 1)  # a permutation of the frames
+        x = torch.zeros_like(x).scatter(2, dest[:, None, :, None].expand_as(x), x)
+        return x, torch.arange(x.shape[2], device=x.device)[None] < n
+
     def _select(self, x, mask):
         "The points and the centre's sources `[B, C, T', P+4]`, zero where missing, their presence `[B, 1, T', P+4]` (float) and the mask."
         if mask is None: mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
         x = x.permute(0, 3, 1, 2).index_select(3, self.rows)[:, :self.config.coords].float()
-        x, mask = self._fit_length(x, mask.bool())
+        mask = mask.bool()
+        if self.config.skip_handless_frames and len(self.hand_cols): x, mask = self._skip_handless(x, mask)
+        x, mask = self._fit_length(x, mask)
         present = torch.isfinite(x.sum(1, keepdim=True)) & mask[:, None, :, None]  # NaN or inf in any coordinate: missing
         return torch.where(present, x, 0.).clamp(-1e6, 1e6), present.float(), mask
 
@@ -169,8 +186,13 @@ class PreprocessingLayer(nn.Module):
         mean = _tsum(pts.sum(3)) / n.clamp(min=1)[:, None]
         dev = (pts - mean[..., None, None]) * ppf  # each axis about its own mean, present points only
         std = (_tsum((dev * dev).sum((1, 3))[:, None])[:, 0] / (n.clamp(min=1) * c.coords)).sqrt()
-        scale = torch.where((n > 1) & (std > 1e-6), std, 1.) if c.scale else torch.ones_like(std)
-        return centre, scale, cand, ok, first
+        scale = torch.where((n > 1) & (std > 1e-6), std, 1.)
+        if c.scale_by == 'shoulders':  # mean shoulder width over the frames that have both shoulders
+            both = pf[..., P+2] * pf[..., P+3]  # [B, 1, T]
+            dist = ((x[:, :2, :, P+2] - x[:, :2, :, P+3]) ** 2).sum(1, keepdim=True).sqrt()
+            width = (_tsum(dist * both) / _tsum(both).clamp(min=1))[:, 0]
+            scale = torch.where(width > 1e-6, width, scale)
+        return centre, (scale if c.scale else torch.ones_like(scale)), cand, ok, first
 
     def centre_scale(self, x:Tensor, # [B, T, 543, 3] landmarks (NaN = missing)
                      mask:Tensor|None=None, # [B, T] True on real frames; None: all real

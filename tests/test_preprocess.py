@@ -37,9 +37,13 @@ def test_shapes_and_finite(clips, name, preset):
     f, m = layer(x, mask)
     assert f.shape == (N_CLIPS, x.shape[1], PREPROCESS_PRESETS[preset].n_features) == (*x.shape[:2], layer.out_features)
     assert f.dtype == torch.float32 and torch.isfinite(f).all()
-    assert torch.equal(m, mask) and (f[~mask] == 0).all()      # padded frames are all 0
+    if PREPROCESS_PRESETS[preset].skip_handless_frames:
+        assert (m <= mask).all() and m.any(1).all()             # frames without hands become padding, never a whole clip
+    else: assert torch.equal(m, mask)
+    assert (f[~m] == 0).all()                                   # padded frames are all 0
     f1, m1 = layer(clips[name][0])                              # unbatched
-    assert f1.shape == (len(clips[name][0]), layer.out_features) and m1.all()
+    assert f1.shape == (len(clips[name][0]), layer.out_features)
+    assert m1.all() or PREPROCESS_PRESETS[preset].skip_handless_frames and m1.any()
 
 
 @pytest.mark.parametrize('name', DATASETS)
@@ -48,7 +52,7 @@ def test_padding_invariance(clips, name):
     if name != 'asl-signs': xs = [x[:len(x) - i % 7] for i, x in enumerate(xs)]  # equal-length datasets: vary the lengths
     x, mask = _batch(xs)
     assert not mask.all()
-    for cfg in (preprocess_config('hybrid62', features=FEATURE_KINDS), PREPROCESS_PRESETS['islr118']):
+    for cfg in (preprocess_config('hybrid62', features=FEATURE_KINDS), PREPROCESS_PRESETS['islr118'], PREPROCESS_PRESETS['arms68']):
         layer = PreprocessingLayer(cfg)
         f, _ = layer(x, mask)
         for i, xi in enumerate(xs):

@@ -414,6 +414,8 @@ def read_clips(path, format:str|None=None, **kwargs)->tuple[list[Clip], list[Pro
     return clips, problems
 
 # %% ../../nbs/05_data.readers.ipynb #93f68bde
+_VIDEO_SUFFIXES = ('.mp4', '.mov', '.avi', '.mkv', '.webm', '.m4v')
+
 def load_landmarks(path, # a .parquet, .npz, .npy or .pose file
                    layout:str|None=None, # flat vector layout, inferred when None
                   )->np.ndarray:
@@ -431,6 +433,7 @@ def load_landmarks(path, # a .parquet, .npz, .npy or .pose file
         except Exception as e: raise ClipError(path, f"cannot read: {type(e).__name__}: {e}") from None
         if X is None: raise ClipError(path, "no key 'X'")
         x = X.astype(np.float32) if X.ndim == 3 and X.shape[1:] == (N_LANDMARKS, 3) else vectors_to_landmarks(X, layout, path)
+    elif s in _VIDEO_SUFFIXES: raise ClipError(path, "a video, not landmarks: extract its MediaPipe landmarks first (to .parquet, .npz or .pose)")
     else: raise ClipError(path, f"unknown landmark file type {s!r} (expected .parquet, .npz, .npy or .pose)")
     check_landmarks(x, path)
     return x
