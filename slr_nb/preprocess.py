@@ -96,6 +96,7 @@ def _window_mean(pos:Tensor, pf:Tensor, w:int)->Tensor:
 
 # %% ../nbs/10_preprocess.ipynb #46f2a6f0
 _FACE_NOSE, _POSE_NOSE, _SHOULDERS = 1, PARTS['pose'].start, (PARTS['pose'].start + 11, PARTS['pose'].start + 12)
+_HAND_ROWS = tuple(int(i) for i in landmark_indices('hands'))
 
 def _hand_anchors(landmarks):
     "For each selected point: the selection index of its hand's wrist and middle knuckle, and whether both are selected."
@@ -122,7 +123,7 @@ class PreprocessingLayer(nn.Module):
         self.register_buffer('shape_wrist', wrist, persistent=False)
         self.register_buffer('shape_knuckle', knuckle, persistent=False)
         self.register_buffer('shape_ok', ok, persistent=False)
-        hand_cols = [i for i, r in enumerate(c.landmarks) if any(PARTS[h].start <= r < PARTS[h].stop for h in ('left_hand', 'right_hand'))]
+        hand_cols = [i for i, r in enumerate(c.landmarks) if r in _HAND_ROWS]
         self.register_buffer('hand_cols', torch.tensor(hand_cols, dtype=torch.long), persistent=False)
 
     @property
@@ -157,9 +158,8 @@ class PreprocessingLayer(nn.Module):
         "The points and the centre's sources `[B, C, T', P+4]`, zero where missing, their presence `[B, 1, T', P+4]` (float) and the mask."
         if mask is None: mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
         x = x.permute(0, 3, 1, 2).index_select(3, self.rows)[:, :self.config.coords].float()
-        mask = mask.bool()
+        x, mask = self._fit_length(x, mask.bool())
         if self.config.skip_handless_frames and len(self.hand_cols): x, mask = self._skip_handless(x, mask)
-        x, mask = self._fit_length(x, mask)
         present = torch.isfinite(x.sum(1, keepdim=True)) & mask[:, None, :, None]  # NaN or inf in any coordinate: missing
         return torch.where(present, x, 0.).clamp(-1e6, 1e6), present.float(), mask
 
@@ -236,8 +236,6 @@ class PreprocessingLayer(nn.Module):
         return (out[0], mask[0]) if unbatched else (out, mask)
 
 # %% ../nbs/10_preprocess.ipynb #60f0a4f7
-_HAND_ROWS = tuple(int(i) for i in landmark_indices('hands'))
-
 def missing_hands(x:Tensor, # [B, T, 543, 3] landmarks (NaN = missing), or one clip [T, 543, 3]
                   mask:Tensor|None=None, # [B, T] True on real frames; None: all real
                  )->Tensor:
