@@ -1,53 +1,94 @@
 """Training throughput of a preset on this machine (clips per second), on real ksl13 clips. Prints JSON.
 
-    python bench/train_speed.py [--preset default] [--batches 30] [--bs 64]
+    python bench/train_speed.py [--preset default] [--batches 30] [--bs 64] [--workers auto]
 
-Reports the whole training step (loading, augmentation, forward, backward, AdamW) and, apart, the data
-loading alone and the model step alone, so the bottleneck is visible. CPU only here: on a CUDA machine the
-same script runs the model on the GPU (fastai's default device) with bf16 autocast where supported.
+Three measurements, each a median of per-batch wall-clock times after a warm-up:
+- `model_step`: forward, backward and AdamW on a few cached batches (no loading at all), timed before and
+  after the loop below so that drift in the machine's speed hits both sides alike;
+- `loading`: iterating the training DataLoader alone (store read, augmentation, padding, transfer);
+- `train` (the whole step): a real training loop, every batch drawn from the DataLoader with the chosen
+  workers and trained on; the time of a batch runs from the end of one step to the end of the next, so
+  waiting for the loader counts. `train_mean_clips_per_s` is the mean over the same batches, epoch starts
+  (new workers, first batches) included.
+`train_over_model_step` is the ratio the loading has to keep near 1. CPU here; on a CUDA machine the model
+runs on the GPU (fastai's default device) under bf16 autocast where supported, timed with synchronisation.
 """
 import argparse, json, os, statistics, sys, time, warnings
+from contextlib import nullcontext
 from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', category=FutureWarning)
 from slr_nb.core import real_data_dir
 from slr_nb.data.store import build_store
-from slr_nb.data.block import ClipDataLoaders
+from slr_nb.data.block import ClipDataLoaders, default_workers
 from slr_nb.data.augment import Augment
 from slr_nb.models.isolated import make_model
 from slr_nb.learner import sign_learner
 
+WARMUP = 3
 
-def main(preset='default', batches=30, bs=64):
+
+def _cpus(): return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+
+
+def main(preset='default', batches=30, bs=64, workers=None):
     store = build_store(real_data_dir()/'ksl13')
+    nw = default_workers() if workers is None else workers
     dls = ClipDataLoaders.from_store(store, split_by='session', valid_values='MP_Data1,MP_Data3', augment=Augment(),
-                                     max_len=128, length_mode='resample', bs=bs)
+                                     max_len=128, length_mode='resample', bs=bs, num_workers=nw)
     learn = sign_learner(dls, make_model(preset, n_classes=dls.c))
     learn.create_opt(); learn.model.train()
-    it = iter(dls.train)
-    cached = [next(it) for _ in range(3)]
-    load_t, step_t = [], []
-    for i in range(batches):
-        t = time.perf_counter()
-        try: b = next(it)
-        except StopIteration: it = iter(dls.train); b = next(it)
-        load_t.append(time.perf_counter() - t)
-        x, mask, y = cached[i % 3]
-        t = time.perf_counter()
-        loss = learn.loss_func(learn.model(x, mask), y)
+    dev = next(learn.model.parameters()).device
+    cuda = dev.type == 'cuda'
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    autocast = (lambda: torch.autocast('cuda', dtype=torch.bfloat16)) if cuda and torch.cuda.is_bf16_supported() else nullcontext
+
+    def step(b):
+        x, mask, y = b
+        with autocast(): loss = learn.loss_func(learn.model(x, mask), y)
         loss.backward(); learn.opt.step(); learn.opt.zero_grad()
-        step_t.append(time.perf_counter() - t)
+
+    def batches_forever():
+        while True: yield from dls.train
+
+    with dls.train.fake_l.no_multiproc(): cached = [b for b, _ in zip(dls.train, range(3))]
+
+    def model_steps(n):
+        ts = []
+        for i in range(WARMUP + n):
+            t = time.perf_counter(); step(cached[i % len(cached)]); sync()
+            ts.append(time.perf_counter() - t)
+        return ts[WARMUP:]
+
+    step_t = model_steps(batches // 2 + 1)
+    load_t, it = [], batches_forever()          # loading alone, through the chosen workers
+    t = time.perf_counter()
+    for i in range(WARMUP + batches):
+        b = next(it); sync()
+        now = time.perf_counter(); load_t.append(now - t); t = now
+    del it
+    train_t, it = [], batches_forever()         # the whole step: a real loop over the loader
+    t = time.perf_counter()
+    for i in range(WARMUP + batches):
+        step(next(it)); sync()
+        now = time.perf_counter(); train_t.append(now - t); t = now
+    del it
+    step_t += model_steps(batches - batches // 2)
+    load_t, train_t = load_t[WARMUP:], train_t[WARMUP:]
     med = statistics.median
-    return {'preset': preset, 'bs': bs, 'frames_per_clip': int(x.shape[1]), 'device': str(x.device),
-            'threads': torch.get_num_threads(),
-            'train_clips_per_s': round(bs / (med(load_t) + med(step_t)), 1),
-            'loading_clips_per_s': round(bs / med(load_t), 1), 'model_step_clips_per_s': round(bs / med(step_t), 1),
+    r = lambda v: round(v, 1)
+    return {'preset': preset, 'bs': bs, 'frames_per_clip': int(cached[0][0].shape[1]), 'device': str(dev),
+            'cpus': _cpus(), 'threads': torch.get_num_threads(), 'workers': nw, 'batches': batches,
+            'train_clips_per_s': r(bs / med(train_t)), 'train_mean_clips_per_s': r(bs / statistics.mean(train_t)),
+            'loading_clips_per_s': r(bs / med(load_t)), 'model_step_clips_per_s': r(bs / med(step_t)),
+            'train_over_model_step': round(med(step_t) / med(train_t), 3),
             'params': sum(p.numel() for p in learn.model.parameters())}
 
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--preset', default='default'); p.add_argument('--batches', type=int, default=30); p.add_argument('--bs', type=int, default=64)
+    p.add_argument('--workers', default='auto', help="DataLoader worker processes: 'auto' (default_workers()) or a number; 0 loads in-process")
     a = p.parse_args()
-    print(json.dumps(main(a.preset, a.batches, a.bs), indent=1))
+    print(json.dumps(main(a.preset, a.batches, a.bs, None if a.workers == 'auto' else int(a.workers)), indent=1))

@@ -105,3 +105,19 @@ def test_augment_deterministic(clips):
     for i, x in enumerate(clips):
         a, b = aug(x, np.random.default_rng(i)), aug(x, np.random.default_rng(i))
         np.testing.assert_array_equal(a, b)
+
+
+def test_fast_paths_match_their_definitions(clips):
+    # hflip and the default centre of affine are written for speed; they must equal the plain definitions bit for bit
+    for x in clips:
+        ref = x[:, MIRROR]; ref[..., 0] = 1 - ref[..., 0]
+        np.testing.assert_array_equal(hflip(x), ref)
+        xy = np.ascontiguousarray(x)[..., :2]   # affine works on a C-ordered copy; a float32 sum depends on the order
+        n = (~np.isnan(xy).any(-1)).sum()
+        center = np.nansum(xy.reshape(-1, 2), 0) / n
+        kw = dict(scale=0.9, shear=0.05, rotate=7, shift=(0.01, 0.02))
+        np.testing.assert_array_equal(affine(x, **kw), affine(x, center=tuple(center), **kw))
+        speed = 0.7; T = len(x); t = np.linspace(0, T - 1, max(1, round(T / speed)))
+        i0 = np.floor(t).astype(int); w = (t - i0).astype(np.float32)
+        i1 = np.where(w > 0, np.minimum(i0 + 1, T - 1), i0); w = w[:, None, None]
+        np.testing.assert_array_equal(resample_time(x, speed), (1 - w)*x[i0] + w*x[i1])

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 from slr_nb.data.augment import Augment
-from slr_nb.data.block import ClipDataLoaders
+from fastai.torch_core import set_seed
+from slr_nb.data.block import ClipDataLoaders, default_workers, pad_collate
 from slr_nb.data.store import build_store
 
 SPLITS = {
@@ -56,3 +57,42 @@ def test_bucketing_keeps_every_clip(data_dir):
     seen = []
     for x, mask, y in dls.train: seen.append(len(y))
     assert sum(seen) == len(dls.train.dataset) // 8 * 8
+
+
+def test_default_workers_is_the_loader_default(data_dir):
+    n = default_workers()
+    assert isinstance(n, int) and 0 <= n <= 8
+    store = build_store(data_dir/'ksl13')
+    dls = ClipDataLoaders.from_store(store, split_by='session', valid_values='MP_Data1', bs=16)
+    assert dls.train.fake_l.num_workers == dls.valid.fake_l.num_workers == n
+    assert ClipDataLoaders.from_store(store, split_by='session', valid_values='MP_Data1', num_workers=0).train.fake_l.num_workers == 0
+
+
+def _first_batches(store, seed, workers, n=3):
+    set_seed(seed)
+    dls = ClipDataLoaders.from_store(store, split_by='session', valid_values='MP_Data1,MP_Data3', augment=Augment(),
+                                     max_len=64, length_mode='resample', bs=32, num_workers=workers)
+    out = []
+    for b in dls.train:
+        out.append(b)
+        if len(out) == n: break
+    return out
+
+
+def test_workers_are_deterministic_under_set_seed(data_dir):
+    store = build_store(data_dir/'ksl13')
+    a, b, inproc = _first_batches(store, 7, 2), _first_batches(store, 7, 2), _first_batches(store, 7, 0)
+    for p, q, r in zip(a, b, inproc):
+        assert all(torch.equal(torch.nan_to_num(u, -9.), torch.nan_to_num(v, -9.)) for u, v in zip(p, q))
+        assert torch.equal(p[2], r[2])                      # the same clips in the same order as in-process
+    assert not torch.equal(torch.nan_to_num(a[0][0]), torch.nan_to_num(_first_batches(store, 8, 2, 1)[0][0]))
+
+
+def test_pad_collate_real_clips(data_dir):
+    store = build_store(data_dir/'asl-signs')
+    items = [(torch.from_numpy(store.clip(i)), torch.tensor(i)) for i in range(8)]
+    x, mask, y = pad_collate(items)
+    for i, (xi, _) in enumerate(items):
+        n = len(xi)
+        assert mask[i].sum() == n and torch.equal(torch.isnan(x[i, :n]), torch.isnan(xi))
+        assert torch.equal(torch.nan_to_num(x[i, :n]), torch.nan_to_num(xi)) and torch.isnan(x[i, n:]).all()

@@ -26,9 +26,9 @@ def trained(data_dir, tmp_path_factory):
 
 def test_training_writes_everything(trained):
     out, m = trained
-    assert sorted(p.name for p in out.iterdir()) == ['history.csv', 'history.png', 'manifest.json', 'model.pth']
+    assert sorted(p.name for p in out.iterdir()) == ['checkpoints', 'history.csv', 'history.png', 'manifest.json', 'model.pth']
     man = json.loads((out/'manifest.json').read_text())
-    assert man['model_info']['params'] > 0 and man['training_config']['epochs'] == 3
+    assert man['model_info']['params'] > 0 and man['training_config']['train']['epochs'] == 3
     assert 0 <= man['final_results']['valid_accuracy'] <= 1 and man['final_results']['valid_clips'] == 37
     assert len((out/'history.csv').read_text().strip().splitlines()) == 4      # header + 3 epochs
 

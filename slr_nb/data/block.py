@@ -7,7 +7,7 @@ Docs: https://slr-nb.github.io/slr_nb/data.block.html.md"""
 # %% ../../nbs/08_data.block.ipynb #0a6d0e81
 from __future__ import annotations
 from pathlib import Path
-import warnings
+import os, warnings
 import numpy as np
 import pandas as pd
 import torch
@@ -19,7 +19,7 @@ from .store import *
 from .store import split_by as _split_by  # `from_store` has a parameter of that name
 
 # %% auto #0
-__all__ = ['fit_length', 'ClipDataset', 'labels_vocab', 'pad_collate', 'ClipDataLoader', 'ClipDataLoaders']
+__all__ = ['fit_length', 'ClipDataset', 'labels_vocab', 'pad_collate', 'ClipDataLoader', 'default_workers', 'ClipDataLoaders']
 
 # %% ../../nbs/08_data.block.ipynb #75161aaf
 def fit_length(x:np.ndarray, # [T, ...] clip
@@ -97,8 +97,9 @@ def pad_collate(items:list)->tuple:
     "Stack `(x, target...)` items into `(x [B, T, 543, 3] NaN-padded, mask [B, T], target...)`."
     xs = [it[0] for it in items]
     lengths = torch.tensor([len(x) for x in xs])
-    x = torch.full((len(xs), int(lengths.max()), *xs[0].shape[1:]), float('nan'), dtype=xs[0].dtype)
-    for i, xi in enumerate(xs): x[i, :len(xi)] = xi
+    x = torch.empty((len(xs), int(lengths.max()), *xs[0].shape[1:]), dtype=xs[0].dtype)
+    xn = x.numpy()  # filled by numpy: one pass, single-threaded, no per-item torch dispatch
+    for i, xi in enumerate(xs): xn[i, :len(xi)] = xi.numpy(); xn[i, len(xi):] = np.nan
     mask = torch.arange(x.shape[1])[None] < lengths[:, None]
     ys = []
     for k in range(1, len(items[0])):
@@ -124,6 +125,12 @@ class ClipDataLoader(DataLoader):
         batches = [sorted_idxs[i:i + self.bs] for i in range(0, len(sorted_idxs), self.bs)]
         return list(np.concatenate([batches[i] for i in np.random.permutation(len(batches))]))
 
+# %% ../../nbs/08_data.block.ipynb #dc6e77a0
+def default_workers()->int:
+    "Loader worker processes for this machine: none on one or two CPUs, else a quarter of them (at most 8)."
+    n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    return 0 if n <= 2 else min(8, n // 4)
+
 # %% ../../nbs/08_data.block.ipynb #09c59983
 class ClipDataLoaders(DataLoaders):
     "fastai `DataLoaders` over clip stores, split by group or by a separate validation folder."
@@ -140,7 +147,7 @@ class ClipDataLoaders(DataLoaders):
                    length_mode:str='crop', # 'crop' or 'resample'
                    bs:int=64, # batch size
                    bucket:bool=True, # bucket training batches by length
-                   num_workers:int=0, # loader worker processes
+                   num_workers:int|None=None, # loader worker processes: `default_workers()` when None, 0 loads in this process
                    device=None, # where batches go; fastai's default device when None
                   ):
         "Training and validation loaders from a store."
@@ -154,6 +161,7 @@ class ClipDataLoaders(DataLoaders):
             vocab = labels_vocab(items, target)
             cat_vocab = labels_vocab(items, 'category') if target == 'label+category' else None
         else: cat_vocab = None
+        if num_workers is None: num_workers = default_workers()
         kw = dict(vocab=vocab, cat_vocab=cat_vocab, target=target, max_len=max_len, length_mode=length_mode)
         train_ds = ClipDataset(store, train_idx, augment=augment, train=True, **kw)
         valid_ds = ClipDataset(vstore, valid_idx, **kw)
