@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[0] = str(Path(__file__).resolve().parents[1])  # the project, not bench/ (whose profile.py would shadow the standard library)
 warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', category=FutureWarning)
 from fastai.torch_core import set_seed
 from slr_nb.core import real_data_dir
@@ -45,7 +45,8 @@ def predict(model, store, idxs, mirror=False, bs=128):
             clips = [store.clip(i) for i in idxs[s:s + bs]]
             if mirror: clips = [hflip(c) for c in clips]
             x, mask = pad_collate([(torch.from_numpy(c),) for c in clips])
-            out.append(model(x, mask).argmax(-1).numpy())
+            logits = model(x, mask)
+            out.append((logits[0] if isinstance(logits, tuple) else logits).argmax(-1).numpy())  # two-head models: the gloss
     return np.concatenate(out)
 
 

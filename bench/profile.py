@@ -11,7 +11,7 @@ on CUDA), both with the same seed, and their accuracy on the held-out ksl13 sess
 import argparse, json, os, resource, statistics, subprocess, sys, tempfile, time, warnings
 from pathlib import Path
 import torch
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[0] = str(Path(__file__).resolve().parents[1])  # the project, not bench/ (whose profile.py would shadow the standard library)
 warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', category=FutureWarning)
 from slr_nb.core import real_data_dir
 

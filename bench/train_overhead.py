@@ -13,7 +13,7 @@ import argparse, json, statistics, sys, tempfile, time, warnings
 from pathlib import Path
 import torch
 import torch.nn.functional as F
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[0] = str(Path(__file__).resolve().parents[1])  # the project, not bench/ (whose profile.py would shadow the standard library)
 warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', category=FutureWarning)
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders

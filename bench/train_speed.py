@@ -17,7 +17,7 @@ import argparse, json, os, statistics, sys, time, warnings
 from contextlib import nullcontext
 from pathlib import Path
 import torch
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[0] = str(Path(__file__).resolve().parents[1])  # the project, not bench/ (whose profile.py would shadow the standard library)
 warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', category=FutureWarning)
 from slr_nb.core import real_data_dir
 from slr_nb.data.store import build_store
