@@ -126,7 +126,7 @@ def test_two_processes_with_accelerate(data_dir, tmp_path):
     a, b = (set(x['idxs']) for x in ranks)
     assert len(ranks) == 2 and not a & b and len(a | b) == ranks[0]['train_clips']
     common = ['--data', data_dir/'ksl13', '--split-by', 'session', '--valid-values', 'MP_Data1,MP_Data3', '--epochs', 8, '--workers', 0]
-    r = subprocess.run([*map(str, launch), str(BIN/'slr-train'), *map(str, common), '--bs', 32, '--out', str(tmp_path/'two')],
+    r = subprocess.run([*map(str, launch), str(BIN/'slr-train'), *map(str, common), '--bs', '32', '--out', str(tmp_path/'two')],
                        capture_output=True, text=True, timeout=900, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.count('valid accuracy') == 1                       # reported once
