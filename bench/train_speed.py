@@ -3,8 +3,9 @@
     python bench/train_speed.py [--preset default] [--batches 30] [--bs 64] [--workers auto]
 
 Three measurements, each a median of per-batch wall-clock times after a warm-up:
-- `model_step`: forward, backward and AdamW on a few cached batches (no loading at all), timed before and
-  after the loop below so that drift in the machine's speed hits both sides alike;
+- `model_step`: forward, backward and AdamW on batches drawn from the loader beforehand and cached (no loading
+  at all; the same seeded batches the loop meets), timed before and after the loop so that drift in the
+  machine's speed hits both sides alike;
 - `loading`: iterating the training DataLoader alone (store read, augmentation, padding, transfer);
 - `train` (the whole step): a real training loop, every batch drawn from the DataLoader with the chosen
   workers and trained on; the time of a batch runs from the end of one step to the end of the next, so
@@ -19,6 +20,7 @@ from pathlib import Path
 import torch
 sys.path[0] = str(Path(__file__).resolve().parents[1])  # the project, not bench/ (whose profile.py would shadow the standard library)
 warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', category=FutureWarning)
+from fastai.torch_core import set_seed
 from slr_nb.core import real_data_dir
 from slr_nb.data.store import build_store
 from slr_nb.data.block import ClipDataLoaders, default_workers
@@ -32,7 +34,7 @@ WARMUP = 3
 def _cpus(): return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
 
 
-def main(preset='default', batches=30, bs=64, workers=None):
+def main(preset='default', batches=30, bs=64, workers=None, seed=0):
     store = build_store(real_data_dir()/'ksl13')
     nw = default_workers() if workers is None else workers
     dls = ClipDataLoaders.from_store(store, split_by='session', valid_values='MP_Data1,MP_Data3', augment=Augment(),
@@ -49,36 +51,30 @@ def main(preset='default', batches=30, bs=64, workers=None):
         with autocast(): loss = learn.loss_func(learn.model(x, mask), y)
         loss.backward(); learn.opt.step(); learn.opt.zero_grad()
 
+    set_seed(seed)  # the same batches (and so the same frames per clip) every run
+
     def batches_forever():
         while True: yield from dls.train
 
-    with dls.train.fake_l.no_multiproc(): cached = [b for b, _ in zip(dls.train, range(3))]
-
-    def model_steps(n):
-        ts = []
-        for i in range(WARMUP + n):
-            t = time.perf_counter(); step(cached[i % len(cached)]); sync()
-            ts.append(time.perf_counter() - t)
+    def timed(batch_iter, n, fn):
+        "Wall-clock seconds per batch, each from the end of the previous one (so waiting for a batch counts)."
+        ts, t = [], time.perf_counter()
+        for _ in range(n):
+            fn(next(batch_iter)); sync()
+            now = time.perf_counter(); ts.append(now - t); t = now
         return ts[WARMUP:]
 
-    step_t = model_steps(batches // 2 + 1)
-    load_t, it = [], batches_forever()          # loading alone, through the chosen workers
-    t = time.perf_counter()
-    for i in range(WARMUP + batches):
-        b = next(it); sync()
-        now = time.perf_counter(); load_t.append(now - t); t = now
-    del it
-    train_t, it = [], batches_forever()         # the whole step: a real loop over the loader
-    t = time.perf_counter()
-    for i in range(WARMUP + batches):
-        step(next(it)); sync()
-        now = time.perf_counter(); train_t.append(now - t); t = now
-    del it
-    step_t += model_steps(batches - batches // 2)
-    load_t, train_t = load_t[WARMUP:], train_t[WARMUP:]
+    # the model step alone runs on the very batches (same lengths) that the loop below will meet with 0 workers
+    with dls.train.fake_l.no_multiproc(): cached = [b for b, _ in zip(batches_forever(), range(WARMUP + batches))]
+    frames = [int(b[0].shape[1]) for b in cached[WARMUP:]]
+    step_t = timed(iter(cached), len(cached), step)
+    set_seed(seed); load_t = timed(batches_forever(), WARMUP + batches, lambda b: None)  # loading alone, chosen workers
+    set_seed(seed); train_t, seen = [], []                                               # the whole step: a real loop
+    train_t = timed(batches_forever(), WARMUP + batches, lambda b: (seen.append(int(b[0].shape[1])), step(b)))
+    step_t += timed(iter(cached), len(cached), step)  # again after the loop: drift in machine speed hits both sides
     med = statistics.median
     r = lambda v: round(v, 1)
-    return {'preset': preset, 'bs': bs, 'frames_per_clip': int(cached[0][0].shape[1]), 'device': str(dev),
+    return {'preset': preset, 'bs': bs, 'frames_per_clip': med(frames), 'frames_per_clip_in_loop': med(seen[WARMUP:]), 'device': str(dev),
             'cpus': _cpus(), 'threads': torch.get_num_threads(), 'workers': nw, 'batches': batches,
             'train_clips_per_s': r(bs / med(train_t)), 'train_mean_clips_per_s': r(bs / statistics.mean(train_t)),
             'loading_clips_per_s': r(bs / med(load_t)), 'model_step_clips_per_s': r(bs / med(step_t)),
