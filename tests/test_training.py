@@ -1,5 +1,5 @@
 "The training system on real ksl13 clips: stages, dropout schedules, exact resume, the manifest, checkpoints, two processes."
-import json, os, shutil, subprocess, sys
+import json, os, shutil, socket, subprocess, sys
 from pathlib import Path
 import numpy as np
 import pytest
@@ -118,7 +118,9 @@ def test_half_written_checkpoint_never_replaces_a_good_one(ksl13, tmp_path, monk
 def test_two_processes_with_accelerate(data_dir, tmp_path):
     "`accelerate launch` with 2 CPU processes (gloo): disjoint shards, files written once, accuracy within 2 points of one process."
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    launch = [BIN/'accelerate', 'launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1', '--mixed_precision', 'no', '--dynamo_backend', 'no']
+    with socket.socket() as sock: sock.bind(('127.0.0.1', 0)); port = sock.getsockname()[1]  # never a port another run holds
+    launch = [BIN/'accelerate', 'launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1', '--mixed_precision', 'no', '--dynamo_backend', 'no',
+              '--main_process_port', str(port)]
     r = subprocess.run([*map(str, launch), str(Path(__file__).parent/'distributed_probe.py'), str(data_dir/'ksl13')],
                        capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
