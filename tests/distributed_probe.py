@@ -17,3 +17,5 @@ idxs = [int(i) for i in ddl.get_idxs()]
 seen = [None] * dist.get_world_size()
 dist.all_gather_object(seen, dict(rank=dist.get_rank(), idxs=idxs, batches=len(ddl), train_clips=len(dls.train.dataset)))
 if dist.get_rank() == 0: print(json.dumps(seen))
+dist.barrier()
+dist.destroy_process_group()  # an open gloo group at exit aborts the process ("terminate called without an active exception")
