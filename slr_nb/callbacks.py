@@ -28,8 +28,8 @@ from .layers import AdaptiveDropout, LateDropout, DropPath
 __all__ = ['SCHEDULES', 'CHECKPOINT_FORMAT', 'RESUMABLE_KEYS', 'ResumableLearner', 'Stage', 'as_stage', 'stage_bounds',
            'bare_model', 'group_names', 'StageFreezing', 'LRSchedule', 'ramp', 'AdaptiveDropoutSchedule',
            'peak_memory_mb', 'TrainingLog', 'CPUAutocast', 'config_mismatch', 'save_training_state', 'read_checkpoint',
-           'load_training_state', 'ResumeCallback', 'Checkpoints', 'StopAfter', 'hardware_info', 'epoch_history',
-           'ManifestCallback', 'find_batch_size']
+           'load_training_state', 'ResumeCallback', 'lower_is_better', 'Checkpoints', 'StopAfter', 'hardware_info',
+           'epoch_history', 'ManifestCallback', 'find_batch_size']
 
 # %% ../nbs/40_callbacks.ipynb #67b83e7c
 class ResumableLearner(Learner):
@@ -423,6 +423,10 @@ class ResumeCallback(Callback):
         _set_rng_state(self.learn, b['rng'])
         self.learn.remove_cb(self)
 
+def lower_is_better(name:str)->bool:
+    "Whether a smaller value of the metric `name` is better: losses, errors and error rates (`wer`, `cer`)."
+    return 'loss' in name or 'error' in name or name.split('_')[-1] in ('wer', 'cer') or name.split('_')[0] in ('wer', 'cer')
+
 class Checkpoints(TrackerCallback):
     "After every epoch write `last.pth`, and `best.pth` when `monitor` improves (both atomic, both resumable)."
     order = TrackerCallback.order + 1
@@ -432,7 +436,7 @@ class Checkpoints(TrackerCallback):
                  comp=None, # np.less or np.greater; from the name when None
                  min_delta:float=0., # smallest change that counts as better
                 ):
-        super().__init__(monitor=monitor, comp=comp, min_delta=min_delta)
+        super().__init__(monitor=monitor, comp=comp or (np.less if lower_is_better(monitor) else np.greater), min_delta=min_delta)
         self.folder, self.config = Path(folder), config
 
     def after_epoch(self):
@@ -482,7 +486,7 @@ class ManifestCallback(Callback):
         hist = epoch_history(self.learn)
         final = dict(hist[-1]) if hist else {}
         if hist and self.monitor in hist[-1]:
-            better = min if ('loss' in self.monitor or 'error' in self.monitor) else max
+            better = min if lower_is_better(self.monitor) else max
             best = better(hist, key=lambda r: r[self.monitor])
             final.update(best_epoch=best['epoch'], **{f'best_{self.monitor}': best[self.monitor]})
         return {**self.sections, 'training_history': hist, 'stages': list(getattr(self.learn, 'stage_log', [])),

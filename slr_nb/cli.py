@@ -165,8 +165,8 @@ def slr_evaluate(model:str, # model.pth
                  valid_values:str=None, # ...is one of these (comma-separated)
                  json:bool=False, # print one JSON object
                 ):
-    "Accuracy and top-5 of a recognizer on a dataset."
-    from slr_nb.inference import evaluate
+    "Accuracy and top-5 of a recognizer on a dataset (WER, greedy and beam, for a continuous one)."
+    from slr_nb.inference import evaluate, evaluate_continuous
     from slr_nb.data.store import build_store, split_by as split
     if not data: sys.exit("slr-evaluate: give --data PATH")
     rec = _load_or_exit(model)
@@ -174,6 +174,11 @@ def slr_evaluate(model:str, # model.pth
         store = build_store(data)
         idxs = split(store.items, split_by, valid_values)[1] if split_by else None
     except (OSError, ValueError, KeyError) as e: sys.exit(f"slr-evaluate: {e}")
+    if rec.continuous:
+        r = evaluate_continuous(rec, store, idxs)
+        print(_json.dumps(r, indent=1) if json else f"WER greedy {r['greedy']['wer']:.4f}, beam {r['beam']['wer']:.4f}, sequence accuracy (beam) "
+              f"{r['beam']['sequence_accuracy']:.4f} on {r['clips']} clips" + (f" ({r['unknown_gloss_clips']} with glosses the model does not know)" if r['unknown_gloss_clips'] else ""))
+        return
     r = evaluate(rec, store, idxs)
     print(_json.dumps(r, indent=1) if json else f"accuracy {r['accuracy']:.4f}, top-5 {r['top5']:.4f} on {r['clips']} clips"
           + (f" ({r['unknown_class_clips']} of classes the model does not know)" if r['unknown_class_clips'] else ""))
@@ -182,18 +187,20 @@ def slr_evaluate(model:str, # model.pth
 def slr_predict(model:str, # model.pth
                 *inputs:str, # landmark files (.parquet, .npz, .npy, .pose)
                 topk:int=5, # classes per input
+                decoder:str='beam', # continuous models: greedy, beam, attention or joint
                 json:bool=False, # print one JSON object
                ):
-    "Top-k signs of each landmark file."
+    "Top-k signs of each landmark file (the gloss sequence, for a continuous model)."
     if not inputs: sys.exit("slr-predict: give one or more landmark files")
     rec = _load_or_exit(model)
     results, failed = {}, False
     for f in inputs:
-        try: results[f] = [{'sign': c, 'probability': round(p, 4)} for c, p in rec.predict(f, topk)]
+        try: results[f] = {'glosses': rec.transcribe(f, decoder)} if rec.continuous else [{'sign': c, 'probability': round(p, 4)} for c, p in rec.predict(f, topk)]
         except (OSError, ValueError) as e: results[f] = {'error': str(e)}; failed = True
     if json: print(_json.dumps(results, indent=1))
     else:
         for f, r in results.items():
+            if isinstance(r, dict) and 'glosses' in r: print(f"{f}: {' '.join(r['glosses']) or '(no sign)'}"); continue
             print(f"{f}: " + (f"error: {r['error']}" if isinstance(r, dict) else ", ".join(f"{x['sign']} {x['probability']:.3f}" for x in r)))
     if failed: sys.exit(1)
 

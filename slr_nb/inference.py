@@ -12,10 +12,13 @@ import numpy as np
 import torch
 from .data.readers import load_landmarks
 from .preprocess import missing_hands
+from fastcore.basics import patch
 from .learner import load_recognizer_file
+from .models.continuous import recognize, is_continuous, DECODERS
+from .vocab import NGramLM, wer, sequence_accuracy, error_counts
 
 # %% auto #0
-__all__ = ['Recognizer', 'latency', 'synthetic_like', 'evaluate']
+__all__ = ['Recognizer', 'latency', 'synthetic_like', 'evaluate', 'evaluate_continuous', 'StreamRecognizer']
 
 # %% ../nbs/60_inference.ipynb #c18b2d89
 class Recognizer:
@@ -25,6 +28,11 @@ class Recognizer:
                  info:dict|None=None, # what the model file said about itself
                 ):
         self.model, self.classes, self.info = model.eval(), list(classes), info or {}
+
+    @property
+    def continuous(self)->bool:
+        "Whether the model recognises gloss sequences (see *Continuous recognition* below)."
+        return is_continuous(self.model)
 
     @classmethod
     def load(cls, path):
@@ -50,7 +58,8 @@ class Recognizer:
     def predict(self, clip, # landmarks [T, 543, 3] or a landmark file
                 topk:int=5, # how many classes to return
                )->list[tuple[str, float]]:
-        "The `topk` most likely classes of one clip, with their probabilities."
+        "The `topk` most likely classes of one clip, with their probabilities (a continuous model: its gloss sequence)."
+        if self.continuous: return self.transcribe(clip)
         p = self.probabilities(clip)
         best = np.argsort(-p)[:topk]
         return [(self.classes[i], float(p[i])) for i in best]
@@ -102,3 +111,104 @@ def evaluate(rec:Recognizer, # the recognizer
     known = y >= 0
     return {'clips': int(len(idxs)), 'accuracy': float(top1.mean()) if len(idxs) else 0.0, 'top5': float(top5.mean()) if len(idxs) else 0.0,
             'unknown_class_clips': int((~known).sum()), 'accuracy_known_classes': float(top1[known].mean()) if known.any() else 0.0}
+
+# %% ../nbs/60_inference.ipynb #82aa14ce
+@patch
+def language_model(self:Recognizer)->NGramLM|None:
+    "The gloss bigram saved with a continuous model (None when there is none)."
+    d = self.info.get('lm')
+    return NGramLM.from_dict(d) if d else None
+
+@patch
+def transcribe(self:Recognizer, clip, # landmarks [T, 543, 3] or a landmark file
+               decoder:str='greedy', # one of `DECODERS`
+               beam_width:int=8, # beam searches: hypotheses kept
+               lm_weight:float=0., # weight of the saved gloss bigram in the CTC beam (0: none)
+              )->list[str]:
+    "The gloss sequence of one clip (continuous models)."
+    if not self.continuous: raise ValueError("transcribe needs a continuous model (CTC or hybrid); this one classifies isolated signs: use predict")
+    lm = self.language_model() if lm_weight else None
+    ids = recognize(self.model, self._tensor(clip), None, decoder, beam_width, lm, lm_weight)[0]
+    return [self.classes[i] for i in ids]
+
+# %% ../nbs/60_inference.ipynb #e90139c7
+def evaluate_continuous(rec:Recognizer, # a continuous recognizer
+                        store, # a `ClipStore` of gloss sequences
+                        idxs=None, # which clips (all when None)
+                        decoders=('greedy', 'beam'), # the `DECODERS` to score
+                        bs:int=32, # batch size
+                        beam_width:int=8, # beam searches: hypotheses kept
+                        lm_weight:float=0., # weight of the saved gloss bigram in the CTC beam
+                       )->dict:
+    "WER, sequence accuracy and error counts of each decoder on clips of `store`; clips with glosses unknown to the model are counted apart."
+    from slr_nb.data.block import pad_collate
+    idxs = np.arange(len(store)) if idxs is None else np.asarray(idxs)
+    refs = [list(store.items.glosses.iloc[i]) for i in idxs]
+    known = np.array([all(g in rec.classes for g in r) for r in refs], bool)
+    lm = rec.language_model() if lm_weight else None
+    out = {'clips': int(known.sum()), 'unknown_gloss_clips': int((~known).sum())}
+    ok = idxs[known]; refs = [r for r, k in zip(refs, known) if k]
+    for dec in decoders:
+        hyps, t0 = [], time.perf_counter()
+        for s in range(0, len(ok), bs):
+            x, mask = pad_collate([(torch.from_numpy(store.clip(i)),) for i in ok[s:s + bs]])
+            hyps += [[rec.classes[i] for i in h] for h in recognize(rec.model, x, mask, dec, beam_width, lm, lm_weight)]
+        out[dec] = dict(wer=wer(refs, hyps), sequence_accuracy=sequence_accuracy(refs, hyps), **error_counts(refs, hyps),
+                        seconds=round(time.perf_counter() - t0, 2))
+    return out
+
+# %% ../nbs/60_inference.ipynb #502ebcc1
+class StreamRecognizer:
+    "Glosses from a stream of frames: a sliding window over a continuous model, emitting each gloss once it is stable."
+    def __init__(self, rec:Recognizer, # a continuous recognizer
+                 window:int=96, # frames the model sees at each step
+                 hop:int=4, # frames between steps
+                 settle:int=16, # frames of look-ahead before a frame's decision is final
+                ):
+        if not rec.continuous: raise ValueError("StreamRecognizer needs a continuous model (CTC or hybrid)")
+        self.rec, self.P = rec, getattr(rec.model.config, 'patch', 1)
+        rec.model.eval()
+        if hop % self.P or window % self.P: raise ValueError(f"hop and window must be multiples of the model's patch ({self.P})")
+        if window < settle + hop + self.P: raise ValueError(f"window ({window}) must exceed settle + hop ({settle + hop})")
+        self.window, self.hop, self.settle = window, hop, settle
+        self.reset()
+
+    def reset(self):
+        "Forget the stream."
+        self.buffer, self.start, self.n, self.committed, self.last, self.events = [], 0, 0, 0, 0, []
+
+    def _step(self, final:bool)->list[str]:
+        lo = max(0, self.n - self.window); lo -= lo % self.P
+        self.buffer = self.buffer[lo - self.start:]; self.start = lo
+        x = torch.from_numpy(np.stack(self.buffer))[None]
+        labels = self.rec.model(x)[0][0].argmax(-1).tolist()  # CTC best path over the window (a hybrid model's CTC head)
+        upto = (self.n + self.P - 1) // self.P if final else max(0, (self.n - self.settle) // self.P)
+        said = []
+        for s in range(self.committed, upto):
+            lab = labels[s - lo // self.P]
+            if lab and lab != self.last: said.append(self.rec.classes[lab]); self.events.append((self.rec.classes[lab], self.n - 1))
+            self.last = lab
+        self.committed = max(self.committed, upto)
+        return said
+
+    @torch.no_grad()
+    def push(self, frame:np.ndarray, # one frame of landmarks [543, 3]
+            )->list[str]:
+        "Take one frame; the glosses said now (usually none)."
+        self.buffer.append(np.asarray(frame, np.float32)); self.n += 1
+        return self._step(False) if self.n % self.hop == 0 else []
+
+    @torch.no_grad()
+    def finish(self)->list[str]:
+        "End of the stream: decide the remaining frames."
+        return self._step(True) if self.n else []
+
+    @property
+    def glosses(self)->list[str]: return [g for g, _ in self.events]
+
+    def run(self, frames)->list[str]:
+        "Every gloss of a whole stream (any iterable of `[543, 3]` frames)."
+        self.reset()
+        for f in frames: self.push(f)
+        self.finish()
+        return self.glosses

@@ -22,19 +22,22 @@ from fastai.callback.training import GradientClip, GradientAccumulation
 from fastai.callback.fp16 import *
 from fastai.torch_core import set_seed, to_device, rank_distrib, num_distrib
 import slr_nb
-from .data.store import build_store, ClipStore
+from .data.store import build_store, ClipStore, split_by
 from .data.block import ClipDataLoaders, pad_collate
 from .data.augment import Augment
 from .losses import *
 from .models.isolated import *
 from .models.isolated import _preprocess_config
+from .models.continuous import *
+from .vocab import Vocab, WERMetric, NGramLM
 from .callbacks import *
 
 # %% auto #0
-__all__ = ['PARAM_GROUPS', 'PRECISIONS', 'RECOGNIZER_FORMAT', 'RECOGNIZER_VERSION', 'PRESET_DIR', 'RUN_KEYS', 'sign_splitter',
-           'sign_learner', 'speed_settings', 'largest_batch_size', 'save_recognizer', 'load_recognizer_file',
-           'TrainConfig', 'list_presets', 'parse_override', 'check_run_config', 'load_run_config', 'plot_history',
-           'use_gloo_broadcast', 'train_recognizer', 'resume_training']
+__all__ = ['PARAM_GROUPS', 'PRECISIONS', 'RECOGNIZER_FORMAT', 'RECOGNIZER_VERSION', 'PRESET_DIR', 'RUN_KEYS',
+           'CONTINUOUS_AUGMENT', 'sign_splitter', 'sign_learner', 'speed_settings', 'largest_batch_size',
+           'save_recognizer', 'load_recognizer_file', 'TrainConfig', 'list_presets', 'parse_override',
+           'check_run_config', 'load_run_config', 'plot_history', 'use_gloo_broadcast', 'train_recognizer',
+           'resume_training']
 
 # %% ../nbs/50_learner.ipynb #086afbc9
 PARAM_GROUPS = SignModel.param_group_names
@@ -50,8 +53,12 @@ def sign_learner(dls:ClipDataLoaders, # loaders from `ClipDataLoaders`
                  metrics=None, # accuracy and top-5 (plus category accuracy when multi-task) when None
                  **kwargs, # passed to `Learner`
                 )->ResumableLearner:
-    "A fastai `Learner` for a sign model: AdamW, accuracy + top-5, parameter groups `PARAM_GROUPS`."
-    multi = getattr(dls, 'target', 'label') == 'label+category'
+    "A fastai `Learner` for a sign model: AdamW, accuracy + top-5 (WER for gloss sequences), parameter groups `PARAM_GROUPS`."
+    target = getattr(dls, 'target', 'label')
+    multi, continuous = target == 'label+category', target == 'glosses'
+    if continuous:
+        loss_func, metrics = loss_func or HybridCTCLoss(), metrics or [WERMetric()]
+        kwargs['cbs'] = [TeacherForcing(), *(kwargs.get('cbs') or [])]
     loss_func = loss_func or (MultiTaskLoss() if multi else smooth_ce())
     metrics = metrics or ([gloss_accuracy, category_accuracy, top5_accuracy] if multi else [accuracy, top5_accuracy])
     return ResumableLearner(dls, model, loss_func=loss_func, opt_func=partial(Adam, decouple_wd=True), splitter=sign_splitter,
@@ -96,7 +103,8 @@ def largest_batch_size(learn:Learner, # the learner (its model, loss and trainin
     def step(bs):
         b = to_device(pad_collate([ds[i % len(ds)] for i in range(bs)]), learn.dls.device)
         learn.model.train()
-        learn.loss_func(learn.model(*b[:2]), *b[2:]).backward()
+        xb = b[:2] + (b[2:] if getattr(learn.model, 'needs_targets', False) else ())  # a decoder is teacher-forced
+        learn.loss_func(learn.model(*xb), *b[2:]).backward()
         learn.model.zero_grad(set_to_none=True)
     return find_batch_size(step, start, max_bs)
 
@@ -284,6 +292,9 @@ def plot_history(history:list, # `epoch_history` rows
     fig.tight_layout(); fig.savefig(fname, dpi=90); plt.close(fig)
 
 def _results(row:dict, multi:bool, dls)->dict:
+    if dls.target == 'glosses':
+        return {'valid_wer': row.get('wer'), 'valid_loss': row.get('valid_loss'), 'train_loss': row.get('train_loss'), 'epoch': row.get('epoch'),
+                'valid_clips': len(dls.valid.dataset), 'train_clips': len(dls.train.dataset)}
     return {'valid_accuracy': row.get('gloss_accuracy' if multi else 'accuracy'), 'valid_top5': row.get('top5_accuracy'),
             **({'valid_category_accuracy': row.get('category_accuracy')} if multi else {}),
             'valid_loss': row.get('valid_loss'), 'train_loss': row.get('train_loss'), 'epoch': row.get('epoch'),
@@ -313,11 +324,36 @@ def _distributed(learn):
     # sync_bn would swap MaskedBatchNorm1d for a SyncBatchNorm that ignores the mask (and needs CUDA)
     return learn.distrib_ctx(sync_bn=False, cpu=not _on_cuda(learn))
 
-def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int):
-    aug = Augment(**t.augment) if isinstance(t.augment, dict) else (Augment() if t.augment else None)
+CONTINUOUS_AUGMENT = dict(max_mask_frac=0.05, p_crop=0.)  # a long hidden run or a crop would cut glosses out of a sentence
+
+def _gloss_split(store, vstore, d:dict)->dict:
+    "Continuous data: the training vocabulary, the validation clips it can score, and what it lacks (reported, never guessed)."
+    train_idx, valid_idx = (np.arange(len(store)), np.arange(len(vstore))) if vstore is not None else split_by(store.items, d['split_by'], d['valid_values'])
+    vitems = (vstore if vstore is not None else store).items.iloc[valid_idx]
+    vocab = Vocab.from_sequences(store.items.glosses.iloc[train_idx])
+    missing = sorted({g for gs in vitems.glosses for g in gs} - set(vocab))
+    ok = np.array([all(g in vocab for g in gs) for gs in vitems.glosses], bool)
+    if missing: warnings.warn(f"validation glosses absent from training: {missing[:10]}; {int((~ok).sum())} validation clip(s) holding them are left out")
+    return dict(vocab=vocab, valid_idx=valid_idx[ok], missing_glosses=missing, dropped_valid_clips=int((~ok).sum()), train_idx=train_idx)
+
+def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int, glosses:dict|None=None):
+    aug_kw = {**(CONTINUOUS_AUGMENT if glosses else {}), **(t.augment if isinstance(t.augment, dict) else {})}
+    aug = Augment(**aug_kw) if t.augment else None
+    if glosses:  # continuous: the vocabulary of the training clips, and only validation clips it can score
+        if t.max_len is not None: raise ValueError(f"train.max_len={t.max_len}: continuous models see whole sentences (cropping would cut glosses); set it to null")
+        return ClipDataLoaders.from_store(store, valid_store=vstore, valid_idx=glosses['valid_idx'], target='glosses', vocab=glosses['vocab'], augment=aug, max_len=None,
+                                          bs=bs, num_workers=t.workers)
     return ClipDataLoaders.from_store(store, split_by=d.get('split_by'), valid_values=d.get('valid_values'), valid_store=vstore,
                                       target='label+category' if multi else 'label', augment=aug, max_len=t.max_len,
                                       length_mode='resample', bs=bs, num_workers=t.workers)
+
+def _alignable_report(model, store, train_idx, vocab)->dict:
+    "How many training clips are too short for their gloss sequence after the model (CTC leaves them out)."
+    gl = store.items.glosses.iloc[train_idx]
+    need = torch.tensor([len(gs) + sum(a == b for a, b in zip(gs, gs[1:])) for gs in gl])
+    short = output_lengths(model, torch.as_tensor(store.lengths[train_idx])) < need
+    if short.any(): warnings.warn(f"{int(short.sum())} training clip(s) have fewer frames than their gloss sequence needs: CTC leaves them out")
+    return dict(unalignable_train_clips=int(short.sum()))
 
 def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None)->dict|None:
     "Train the run `cfg` describes into `out` (continuing the checkpoint `resume`); the manifest (None off the first process)."
@@ -328,25 +364,29 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None)->dict|No
     if main: out.mkdir(parents=True, exist_ok=True)
     if t.seed is not None: set_seed(t.seed, reproducible=t.deterministic)
     d = cfg['data']
-    if not d.get('valid_data') and d.get('split_by') is None: raise ValueError("say how to validate: valid_data, or split_by with valid_values")
     store = build_store(d['path'])
+    if not d.get('valid_data') and d.get('split_by') is None and store.meta['format'] == 'split' and 'val' in set(store.items.group):
+        d.update(split_by='group', valid_values='val')  # split folders (e.g. from slr-sentences) bring their own validation split
+    if not d.get('valid_data') and d.get('split_by') is None: raise ValueError("say how to validate: valid_data, or split_by with valid_values")
     vstore = build_store(d['valid_data']) if d.get('valid_data') else None
     fp = store.meta['fingerprint'] + (f"+{vstore.meta['fingerprint']}" if vstore else '')
     if resume is not None and d.get('fingerprint') != fp:
         raise ValueError(f"{d['path']}: the data changed since the checkpoint was written (fingerprint {d.get('fingerprint')} -> {fp})")
     d['fingerprint'] = fp
     multi = hasattr(model_cfg, 'n_categories')  # a two-head model learns the category too
-    dls = _make_dls(store, vstore, d, t, multi, t.bs)
+    glosses = _gloss_split(store, vstore, d) if is_continuous(model_cfg) else None
+    dls = _make_dls(store, vstore, d, t, multi, t.bs, glosses)
     model_cfg = replace(model_cfg, n_classes=dls.c, **({'n_categories': len(dls.cat_vocab)} if multi else {}))
-    if t.max_len and hasattr(model_cfg, 'preprocess'):  # the model caps long clips itself, as in training
+    if t.max_len and hasattr(model_cfg, 'preprocess') and not glosses:  # the model caps long clips itself, as in training
         model_cfg = replace(model_cfg, preprocess=replace(_preprocess_config(model_cfg.preprocess), max_len=t.max_len, length_mode='resample'))
-    loss = MultiTaskLoss(t.loss_alpha, t.loss_beta, t.label_smoothing) if multi else smooth_ce(t.label_smoothing)
+    if glosses: loss = HybridCTCLoss(t.loss_alpha, t.label_smoothing)
+    else: loss = MultiTaskLoss(t.loss_alpha, t.loss_beta, t.label_smoothing) if multi else smooth_ce(t.label_smoothing)
     learn = sign_learner(dls, make_model(model_cfg), loss_func=loss, wd=t.wd)
     bs = t.bs
     if t.find_bs and resume is None:
         bs = largest_batch_size(learn, start=min(16, t.bs))
         if t.seed is not None: set_seed(t.seed, reproducible=t.deterministic)
-        dls = _make_dls(store, vstore, d, t, multi, bs)
+        dls = _make_dls(store, vstore, d, t, multi, bs, glosses)
         learn = sign_learner(dls, make_model(model_cfg), loss_func=loss, wd=t.wd)
     monitor = 'gloss_accuracy' if multi and t.monitor == 'accuracy' else t.monitor
     names = ['train_loss', 'valid_loss'] + [getattr(m, '__name__', getattr(m, 'name', '')) for m in learn.metrics]
@@ -365,7 +405,8 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None)->dict|No
                                      metrics=names[2:], stages=[asdict(as_stage(s)) for s in (t.stages or [Stage()])]),
         'data': dict(path=str(d['path']), format=store.meta['format'], fingerprint=fp, valid_data=d.get('valid_data'),
                      split_by=d.get('split_by'), valid_values=d.get('valid_values'), train_clips=len(dls.train.dataset),
-                     valid_clips=len(dls.valid.dataset)),
+                     valid_clips=len(dls.valid.dataset),
+                     **({k: glosses[k] for k in ('missing_glosses', 'dropped_valid_clips')} | _alignable_report(learn.model, store, glosses['train_idx'], dls.vocab) if glosses else {})),
         'hardware': {**hardware_info(dls.device), 'processes': world, 'speed': speed},
     }
     cbs = [TrainingLog(), StageFreezing(t.stages or [Stage()]),
@@ -373,7 +414,7 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None)->dict|No
     if t.dropout is not None or t.late_dropout_epoch is not None:
         try: cbs.append(AdaptiveDropoutSchedule(**(t.dropout or {'initial_p': None}), late_dropout_epoch=t.late_dropout_epoch))
         except TypeError as e: raise ValueError(f"train.dropout: {e}") from None
-    if t.early_stopping: cbs.append(EarlyStoppingCallback(monitor=monitor, patience=t.early_stopping))
+    if t.early_stopping: cbs.append(EarlyStoppingCallback(monitor=monitor, comp=np.less if lower_is_better(monitor) else np.greater, patience=t.early_stopping))
     if t.grad_clip: cbs.append(GradientClip(t.grad_clip))
     if t.grad_accum > 1: cbs.append(GradientAccumulation(bs * t.grad_accum))  # fastai counts samples, not batches
     manifest_cb = ManifestCallback(out/'manifest.json', sections, monitor=monitor)
@@ -401,8 +442,9 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None)->dict|No
     results = {**_results(row, multi, dls), 'epochs_done': len(hist), 'weights': t.save if t.save == 'last' or best.is_file() else 'last'}
     timing = dict(train_seconds=round(train_s, 1), epochs_this_run=len(hist) - start,
                   clips_per_second=round(len(dls.train.dataset) * (len(hist) - start) / max(train_s, 1e-9), 1))
-    save_recognizer(out/'model.pth', learn.model, dls.vocab, dls.cat_vocab,
-                    manifest={k: sections[k] for k in ('model_info', 'training_config', 'data')}, final_results=results)
+    lm = {'lm': NGramLM(2).fit(dls.train.dataset.targets, len(dls.vocab)).to_dict()} if glosses else {}  # a gloss bigram of the training sentences, for beam search
+    save_recognizer(out/'model.pth', learn.model, list(dls.vocab), dls.cat_vocab,
+                    manifest={k: sections[k] for k in ('model_info', 'training_config', 'data')}, final_results=results, **lm)
     sections['model_info']['size_mb'] = round((out/'model.pth').stat().st_size / 2**20, 3)
     m = manifest_cb.write(status, final_results=results, timing=timing, run_dir=str(out))
     plot_history(hist, m['stages'], out/'history.png')

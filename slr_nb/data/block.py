@@ -138,7 +138,7 @@ class ClipDataLoaders(DataLoaders):
     def from_store(cls, store:ClipStore, # the training clips (and the validation clips, unless valid_store is given)
                    split_by:str|None=None, # items column holding the groups: 'group', 'session', 'signer', ...
                    valid_values=None, # groups held out for validation (list or comma-separated)
-                   valid_idx=None, # or: explicit validation indices into `store`
+                   valid_idx=None, # or: explicit validation indices into `store` (into `valid_store` when that is given)
                    valid_store:ClipStore|None=None, # or: a separate validation store
                    target:str='label', # 'label', 'label+category' or 'glosses'
                    vocab:list|None=None, # class names; the sorted names of all clips when None
@@ -151,7 +151,9 @@ class ClipDataLoaders(DataLoaders):
                    device=None, # where batches go; fastai's default device when None
                   ):
         "Training and validation loaders from a store."
-        if valid_store is not None: train_idx, valid_idx, vstore = np.arange(len(store)), np.arange(len(valid_store)), valid_store
+        if valid_store is not None:  # all its clips, or those of valid_idx
+            train_idx, vstore = np.arange(len(store)), valid_store
+            valid_idx = np.arange(len(valid_store)) if valid_idx is None else np.asarray(valid_idx)
         elif split_by is not None: (train_idx, valid_idx), vstore = _split_by(store.items, split_by, valid_values), store
         elif valid_idx is not None:
             valid_idx = np.asarray(valid_idx); train_idx, vstore = np.setdiff1d(np.arange(len(store)), valid_idx), store

@@ -312,7 +312,8 @@ class SplitFolders(Reader):
         if X.ndim == 3 and X.shape[1:] == (N_LANDMARKS, 3): x = X.astype(np.float32)
         elif X.ndim == 3 and X.shape[1] == 2*N_HAND and X.shape[2] >= 3:
             x = vectors_to_landmarks(X[..., :3].reshape(len(X), -1), 'hands126', e.source)
-        else: raise ClipError(e.source, f"features have shape {X.shape}; expected [T, 543, 3] or [T, 42, 7]")
+        elif X.ndim == 2: x = vectors_to_landmarks(X, None, e.source)
+        else: raise ClipError(e.source, f"features have shape {X.shape}; expected [T, 543, 3], [T, 42, 7] or flat [T, F] vectors (F = 258, 1662, 126, ...)")
         return Clip(x, glosses=[names[i] for i in ids], group=e.row['group'], source=e.source)
 
 # %% ../../nbs/05_data.readers.ipynb #07dc71c2
