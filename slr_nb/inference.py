@@ -166,7 +166,7 @@ class StreamRecognizer:
                  settle:int=16, # frames of look-ahead before a frame's decision is final
                 ):
         if not rec.continuous: raise ValueError("StreamRecognizer needs a continuous model (CTC or hybrid)")
-        self.rec, self.P = rec, getattr(rec.model.config, 'patch', 1)
+        self.rec, self.P = rec, getattr(rec.model, 'frames_per_step', 1)
         rec.model.eval()
         if hop % self.P or window % self.P: raise ValueError(f"hop and window must be multiples of the model's patch ({self.P})")
         if window < settle + hop + self.P: raise ValueError(f"window ({window}) must exceed settle + hop ({settle + hop})")

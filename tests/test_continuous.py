@@ -1,0 +1,85 @@
+"Continuous recognition end to end: the three stages of whisper-sign switching, and sentences of real clips that a model can align."
+import warnings
+import numpy as np, pytest, torch
+from fastai.callback.core import Callback
+from slr_nb.data.store import build_store
+from slr_nb.data.block import ClipDataLoaders
+from slr_nb.data.sentences import build_sentences
+from slr_nb.data.synthetic import write_synthetic_npz
+from slr_nb.callbacks import StageFreezing, LRSchedule, group_names
+from slr_nb.learner import sign_learner, load_run_config, train_recognizer
+from slr_nb.losses import ctc_min_frames
+from slr_nb.models.isolated import make_model
+from slr_nb.models.continuous import output_lengths
+from slr_nb.inference import Recognizer, evaluate_continuous, StreamRecognizer
+
+
+@pytest.fixture(scope='module')
+def synthetic_sentences(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('cont')
+    src = write_synthetic_npz(tmp/'syn', n_signers=3, clips_per_sign=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        build_sentences(src, tmp/'sent', n=32, n_valid=8, split_by='signer', valid_values='synthetic-signer2', max_glosses=3)
+    return tmp/'sent'
+
+
+class Probe(Callback):
+    "Per epoch: the groups that train, the loss's alpha, the largest learning rate used."
+    order = 50
+    def before_fit(self): self.rows = []
+    def before_epoch(self): self.lrs = []
+    def after_batch(self):
+        if self.training: self.lrs.append(self.opt.hypers[-1]['lr'])
+    def after_epoch(self):
+        names, groups = group_names(self.model), self.learn.opt.param_lists
+        trains = sorted(n for n, g in zip(names, groups) if g and all(p.requires_grad for p in g))
+        self.rows.append(dict(train=trains, alpha=self.loss_func.alpha, lr=max(self.lrs)))
+
+
+def test_whisper_sign_three_stages(synthetic_sentences):
+    cfg = load_run_config('whisper-sign', ['model.dim=32', 'model.encoder_layers=1', 'model.decoder_layers=1'])
+    t = cfg['train']
+    store = build_store(synthetic_sentences)
+    dls = ClipDataLoaders.from_store(store, split_by='group', valid_values='val', target='glosses', bs=8, num_workers=0)
+    model = make_model('hybrid-ctc', n_classes=dls.c, dim=32, encoder_layers=1, decoder_layers=1)
+    probe = Probe()
+    learn = sign_learner(dls, model, cbs=[StageFreezing(t['stages']), LRSchedule(t['lr'], t['schedule'], t['warmup_pct']), probe])
+    learn.loss_func.alpha = t['loss_alpha']
+    with warnings.catch_warnings(), learn.no_bar(), learn.no_logging():
+        warnings.simplefilter('ignore')
+        learn.fit(3, t['lr'])
+    r = probe.rows
+    assert r[0]['train'] == ['frontend', 'head'] and r[0]['alpha'] == 1.0 and 5e-4 < r[0]['lr'] <= 1e-3
+    assert r[1]['train'] == ['decoder', 'encoder', 'frontend', 'head'] and r[1]['alpha'] == 0.3 and r[1]['lr'] <= 5e-5
+    assert r[2]['train'] == r[1]['train'] and r[2]['lr'] <= 1e-5
+    assert [s['name'] for s in learn.stage_log] == ['frontend + CTC', 'all + attention', 'fine-tune']
+
+
+def test_train_evaluate_stream(synthetic_sentences, tmp_path):
+    "slr-train's path for a continuous preset: model file with the vocabulary, WER in the manifest, decoding and streaming on it."
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        m = train_recognizer(synthetic_sentences, tmp_path/'run', 'ctc-baseline', epochs=2, bs=8, progress=False, workers=0,
+                             overrides=['model.dim=32', 'model.hands_dim=16', 'model.pose_dim=8', 'model.face_dim=8', 'model.conv_blocks=1'])
+    assert m['architecture_details']['metrics'] == ['wer'] and 'valid_wer' in m['final_results']
+    assert m['data']['unalignable_train_clips'] == 0 and m['data']['missing_glosses'] == []
+    rec = Recognizer.load(tmp_path/'run'/'model.pth')
+    assert rec.continuous and rec.classes[0] == '<blank>' and rec.language_model() is not None
+    store = build_store(synthetic_sentences); val = np.flatnonzero(store.items.group == 'val')
+    r = evaluate_continuous(rec, store, val, decoders=('greedy', 'beam'))
+    assert r['clips'] == len(val) and 0 <= r['greedy']['wer'] and 0 <= r['beam']['wer']
+    x = store.clip(val[0])
+    assert StreamRecognizer(rec, window=len(x) + 40, hop=4, settle=len(x) + 4).run(x) == rec.transcribe(x)
+
+
+def test_real_sentences_are_alignable(data_dir, tmp_path):
+    "Every ksl13 sentence has frames enough for its glosses after either model (no clip silently dropped from CTC)."
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        build_sentences(data_dir/'ksl13', tmp_path/'s', n=60, n_valid=20, split_by='session', valid_values='MP_Data1,MP_Data3')
+    store = build_store(tmp_path/'s')
+    targets = [torch.tensor(range(1, len(g) + 1)) for g in store.items.glosses]
+    need = ctc_min_frames(torch.nn.utils.rnn.pad_sequence(targets, batch_first=True), torch.tensor([len(t) for t in targets]))
+    for arch in ('ctc', 'hybrid-ctc'):
+        assert (output_lengths(make_model(arch), torch.as_tensor(store.lengths)) >= need).all()
