@@ -1,5 +1,6 @@
 "Continuous recognition end to end: the three stages of whisper-sign switching, and sentences of real clips that a model can align."
-import warnings
+import json, subprocess, sys, warnings
+from pathlib import Path
 import numpy as np, pytest, torch
 from fastai.callback.core import Callback
 from slr_nb.data.store import build_store
@@ -71,6 +72,20 @@ def test_train_evaluate_stream(synthetic_sentences, tmp_path):
     assert r['clips'] == len(val) and 0 <= r['greedy']['wer'] and 0 <= r['beam']['wer']
     x = store.clip(val[0])
     assert StreamRecognizer(rec, window=len(x) + 40, hop=4, settle=len(x) + 4).run(x) == rec.transcribe(x)
+    # the command line: WER of both decoders, and the gloss sequence of a file
+    ev = _cli('slr-evaluate', str(tmp_path/'run'/'model.pth'), '--data', str(synthetic_sentences), '--split-by', 'group', '--valid-values', 'val', '--json')
+    r2 = json.loads(ev.stdout)
+    assert r2['clips'] == len(val) and abs(r2['greedy']['wer'] - r['greedy']['wer']) < 1e-9
+    f = store.items.source.iloc[val[0]]
+    pr = _cli('slr-predict', str(tmp_path/'run'/'model.pth'), f, '--decoder', 'greedy', '--json')
+    assert json.loads(pr.stdout)[f]['glosses'] == rec.transcribe(f)
+
+
+def _cli(name, *args):
+    exe = Path(sys.executable).with_name(name)
+    p = subprocess.run([str(exe), *args], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return p
 
 
 def test_real_sentences_are_alignable(data_dir, tmp_path):
