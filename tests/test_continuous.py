@@ -35,7 +35,7 @@ class Probe(Callback):
     def after_epoch(self):
         names, groups = group_names(self.model), self.learn.opt.param_lists
         trains = sorted(n for n, g in zip(names, groups) if g and all(p.requires_grad for p in g))
-        self.rows.append(dict(train=trains, alpha=self.loss_func.alpha, lr=max(self.lrs)))
+        self.rows.append(dict(train=trains, alpha=self.loss_func.alpha, lr=max(self.lrs), segment=self.dls.train.dataset.segment))
 
 
 def test_whisper_sign_three_stages(synthetic_sentences):
@@ -51,10 +51,10 @@ def test_whisper_sign_three_stages(synthetic_sentences):
         warnings.simplefilter('ignore')
         learn.fit(3, t['lr'])
     r = probe.rows
-    assert r[0]['train'] == ['frontend', 'head'] and r[0]['alpha'] == 1.0 and 5e-4 < r[0]['lr'] <= 1e-3
+    assert r[0]['train'] == ['encoder', 'frontend', 'head'] and r[0]['alpha'] == 1.0 and 5e-4 < r[0]['lr'] <= 1e-3
     assert r[1]['train'] == ['decoder', 'encoder', 'frontend', 'head'] and r[1]['alpha'] == 0.3 and r[1]['lr'] <= 5e-5
-    assert r[2]['train'] == r[1]['train'] and r[2]['lr'] <= 1e-5
-    assert [s['name'] for s in learn.stage_log] == ['frontend + CTC', 'all + attention', 'fine-tune']
+    assert r[2]['train'] == r[1]['train'] and r[2]['lr'] <= 1e-5 and [x['segment'] for x in r] == [None, None, 96]
+    assert [s['name'] for s in learn.stage_log] == ['frontend + CTC', 'all + attention', 'segments']
 
 
 def test_train_evaluate_stream(synthetic_sentences, tmp_path):
@@ -98,3 +98,20 @@ def test_real_sentences_are_alignable(data_dir, tmp_path):
     need = ctc_min_frames(torch.nn.utils.rnn.pad_sequence(targets, batch_first=True), torch.tensor([len(t) for t in targets]))
     for arch in ('ctc', 'hybrid-ctc'):
         assert (output_lengths(make_model(arch), torch.as_tensor(store.lengths)) >= need).all()
+
+
+def test_segments_are_whole_glosses(data_dir, tmp_path):
+    "Training on segments of real sentences: each is a run of whole glosses, its frames exactly those of the sentence."
+    from slr_nb.data.block import ClipDataset
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        build_sentences(data_dir/'ksl13', tmp_path/'s', n=20, split_by=None, min_glosses=4, max_glosses=6)
+    store = build_store(tmp_path/'s')
+    ds = ClipDataset(store, target='glosses', train=True, segment=70)
+    torch.manual_seed(0)
+    for i in range(len(ds)):
+        x, y = ds[i]
+        full, spans, ids = store.clip(i), store.items.spans.iloc[i], ds.targets[i].tolist()
+        a = next(k for k in range(len(ids)) if ids[k:k + len(y)] == y.tolist() and spans[k][0] + len(x) - 1 == spans[k + len(y) - 1][1])
+        assert len(x) <= 70 or len(y) == 1
+        np.testing.assert_array_equal(x.numpy(), full[spans[a][0]:spans[a][0] + len(x)])

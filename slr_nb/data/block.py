@@ -48,9 +48,11 @@ class ClipDataset(torch.utils.data.Dataset):
                  max_len:int|None=None, # cap on frames per clip
                  length_mode:str='crop', # how to cap: 'crop' or 'resample'
                  train:bool=False, # random crops and augmentation only when True
+                 segment:int|None=None, # gloss sequences: train on a random run of whole glosses of at most this many frames (needs spans)
                 ):
         if target not in ('label', 'label+category', 'glosses'): raise ValueError(f"unknown target {target!r}")
         self.store, self.target, self.augment, self.max_len, self.length_mode, self.train = store, target, augment, max_len, length_mode, train
+        self.segment = segment
         self.idxs = np.arange(len(store)) if idxs is None else np.asarray(idxs)
         items = store.items.iloc[self.idxs]
         self.vocab = vocab if vocab is not None else labels_vocab(store.items, target)
@@ -75,11 +77,22 @@ class ClipDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ()))) if self.train else None  # torch seeds workers and set_seed
-        x = self.store.clip(self.idxs[i])
+        x, y = self.store.clip(self.idxs[i]), self.targets[i]
+        if self.train and self.segment and self.target == 'glosses': x, y = self._segment(x, y, self.idxs[i], rng)
         if self.train and self.augment is not None: x = self.augment(x, rng)
         x = torch.from_numpy(np.ascontiguousarray(fit_length(x, self.max_len, self.length_mode, rng), dtype=np.float32))
-        if self.target == 'label+category': return x, self.targets[i], self.categories[i]
-        return x, self.targets[i]
+        if self.target == 'label+category': return x, y, self.categories[i]
+        return x, y
+
+    def _segment(self, x, y, j, rng):
+        "A random run of whole glosses of a sentence that fits in `segment` frames (the whole sentence without spans)."
+        spans = self.store.items['spans'].iloc[j] if 'spans' in self.store.items.columns else None
+        if spans is None or len(spans) != len(y) or len(x) <= self.segment: return x, y
+        a = int(rng.integers(0, len(y)))
+        b = a
+        while b + 1 < len(y) and spans[b + 1][1] - spans[a][0] < self.segment: b += 1
+        b = int(rng.integers(a, b + 1))
+        return x[spans[a][0]:spans[b][1] + 1], y[a:b + 1]
 
 # %% ../../nbs/08_data.block.ipynb #d0bf14de
 def labels_vocab(items, # a store's items table

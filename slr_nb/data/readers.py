@@ -301,6 +301,20 @@ class SplitFolders(Reader):
 
     def files(self): return [Path(p) for e in self.entries() if not isinstance(e, Problem) for p in (e.source, e.row['labels'])]
 
+    def _sentences(self)->dict:
+        "Rows of sentences.csv by id (empty when there is none)."
+        if not hasattr(self, '_rows'):
+            f = self.path/'sentences.csv'
+            self._rows = {r['id']: r for r in _read_csv(f, ['id'])} if f.is_file() else {}
+        return self._rows
+
+    def _meta(self, e, n_glosses:int)->dict:
+        r = self._sentences().get(Path(e.source).stem)
+        if not r: return {}
+        try: spans = [[int(v) for v in s.split('-')] for s in r.get('spans', '').split('|') if s]
+        except ValueError: raise ClipError(self.path/'sentences.csv', f"row {r['id']}: spans {r.get('spans')!r} are not first-last|... frame pairs") from None
+        return dict(sentence_group=r.get('group'), **({'spans': spans} if len(spans) == n_glosses else {}))
+
     def read(self, e):
         names = self._names = getattr(self, '_names', None) or self.vocab()
         try: X, ids = np.load(e.source), np.load(e.row['labels'])
@@ -314,7 +328,7 @@ class SplitFolders(Reader):
             x = vectors_to_landmarks(X[..., :3].reshape(len(X), -1), 'hands126', e.source)
         elif X.ndim == 2: x = vectors_to_landmarks(X, None, e.source)
         else: raise ClipError(e.source, f"features have shape {X.shape}; expected [T, 543, 3], [T, 42, 7] or flat [T, F] vectors (F = 258, 1662, 126, ...)")
-        return Clip(x, glosses=[names[i] for i in ids], group=e.row['group'], source=e.source)
+        return Clip(x, glosses=[names[i] for i in ids], group=e.row['group'], source=e.source, meta=self._meta(e, len(ids)))
 
 # %% ../../nbs/05_data.readers.ipynb #07dc71c2
 _OPENPOSE_BODY = {'Nose': 'NOSE', 'RShoulder': 'RIGHT_SHOULDER', 'RElbow': 'RIGHT_ELBOW', 'RWrist': 'RIGHT_WRIST',
