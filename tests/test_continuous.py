@@ -115,3 +115,28 @@ def test_segments_are_whole_glosses(data_dir, tmp_path):
         a = next(k for k in range(len(ids)) if ids[k:k + len(y)] == y.tolist() and spans[k][0] + len(x) - 1 == spans[k + len(y) - 1][1])
         assert len(x) <= 70 or len(y) == 1
         np.testing.assert_array_equal(x.numpy(), full[spans[a][0]:spans[a][0] + len(x)])
+
+
+def test_separate_folders_matched_by_name(tmp_path):
+    "--data A --valid-data B: label maps with different ids are matched by gloss name; a gloss training lacks is reported, its clips left out."
+    from slr_nb.data.synthetic import synthetic_clips
+    from slr_nb.data.sentences import make_sentences, write_sentences
+    clips = synthetic_clips(n_signers=2, clips_per_sign=2)
+    sents = make_sentences(clips, 40, max_glosses=3, seed=0)
+    extra = sorted({g for s in sents for g in s.glosses})[0]  # a gloss only validation will have
+    train = [s for s in sents if extra not in s.glosses][:24]
+    valid = [s for s in sents if extra in s.glosses][:4] + [s for s in sents if extra not in s.glosses][24:30]
+    write_sentences(tmp_path/'A', {'train': train}); write_sentences(tmp_path/'B', {'val': valid})
+    ids_a, ids_b = (json.loads((tmp_path/d/'label_map.json').read_text()) for d in 'AB')
+    assert any(ids_a[g] != ids_b[g] for g in ids_a if g in ids_b)  # the same gloss has another id in B
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        m = train_recognizer(tmp_path/'A', tmp_path/'run', 'ctc-baseline', valid_data=tmp_path/'B', epochs=1, bs=8, progress=False, workers=0,
+                             overrides=['model.dim=32', 'model.hands_dim=16', 'model.pose_dim=8', 'model.face_dim=8', 'model.conv_blocks=1'])
+    assert m['data']['missing_glosses'] == [extra] and m['data']['dropped_valid_clips'] == 4 and m['data']['valid_clips'] == len(valid) - 4
+    assert any('absent from training' in str(x.message) for x in w)
+    rec = Recognizer.load(tmp_path/'run'/'model.pth')
+    vstore = build_store(tmp_path/'B')
+    r = evaluate_continuous(rec, vstore)
+    assert r['unknown_gloss_clips'] == 4 and r['clips'] == len(valid) - 4
+    assert r['greedy']['n'] == sum(len(s.glosses) for s in valid if extra not in s.glosses)  # references read by name from B
