@@ -68,7 +68,7 @@ def window_baseline(name, fold, sent, work, epochs):
     return dict(wer=wer(refs, hyps), window=width, hop=max(1, width // 2))
 
 
-def stream_figures(rec, store, idxs, spans, window=96, hop=4, settle=16, limit=100):
+def stream_figures(rec, store, idxs, spans, window=192, hop=4, settle=32, limit=100):
     "Streaming vs offline greedy WER and the mean delay (frames) between a gloss's last frame and its emission."
     refs, offline, online, delays = [], [], [], []
     sr = StreamRecognizer(rec, window=window, hop=hop, settle=settle)
@@ -129,7 +129,7 @@ def main():
                 rec = Recognizer.load(work/f"{best}-{sent.name}-{a.epochs}"/'model.pth')
                 by_id = table.set_index('id').spans
                 spans = {i: [tuple(map(int, s.split('-'))) for s in by_id[Path(store.items.source.iloc[i]).stem].split('|')] for i in val}
-                row['streaming'] = dict(preset=best, **stream_figures(rec, store, val, spans))
+                row['streaming'] = [dict(preset=best, **stream_figures(rec, store, val, spans, w, 4, st)) for w, st in ((96, 16), (192, 32))]
             rows.append(row)
         means = {p: float(np.mean([r['presets'][p]['wer_beam'] for r in rows])) for p in rows[0]['presets']}
         results['datasets'][name] = dict(folds=rows, mean_wer_beam=means,

@@ -161,9 +161,9 @@ def evaluate_continuous(rec:Recognizer, # a continuous recognizer
 class StreamRecognizer:
     "Glosses from a stream of frames: a sliding window over a continuous model, emitting each gloss once it is stable."
     def __init__(self, rec:Recognizer, # a continuous recognizer
-                 window:int=96, # frames the model sees at each step
+                 window:int=192, # frames the model sees at each step (its left context: what it knows of the sentence)
                  hop:int=4, # frames between steps
-                 settle:int=16, # frames of look-ahead before a frame's decision is final
+                 settle:int=32, # frames of look-ahead before a frame's decision is final
                 ):
         if not rec.continuous: raise ValueError("StreamRecognizer needs a continuous model (CTC or hybrid)")
         self.rec, self.P = rec, getattr(rec.model, 'frames_per_step', 1)
