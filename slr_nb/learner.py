@@ -341,7 +341,8 @@ def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int, glosses:
     aug = Augment(**aug_kw) if t.augment else None
     if glosses:  # continuous: the vocabulary of the training clips, and only validation clips it can score
         if t.max_len is not None: raise ValueError(f"train.max_len={t.max_len}: continuous models see whole sentences (cropping would cut glosses); set it to null")
-        return ClipDataLoaders.from_store(store, valid_store=vstore, valid_idx=glosses['valid_idx'], target='glosses', vocab=glosses['vocab'], augment=aug, max_len=None,
+        # explicit training indices: validation clips left out for unknown glosses must not fall into training
+        return ClipDataLoaders.from_store(store, valid_store=vstore, valid_idx=glosses['valid_idx'], train_idx=glosses['train_idx'], target='glosses', vocab=glosses['vocab'], augment=aug, max_len=None,
                                           bs=bs, num_workers=t.workers)
     return ClipDataLoaders.from_store(store, split_by=d.get('split_by'), valid_values=d.get('valid_values'), valid_store=vstore,
                                       target='label+category' if multi else 'label', augment=aug, max_len=t.max_len,

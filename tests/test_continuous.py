@@ -7,7 +7,7 @@ from slr_nb.data.store import build_store
 from slr_nb.data.block import ClipDataLoaders
 from slr_nb.data.sentences import build_sentences
 from slr_nb.data.synthetic import write_synthetic_npz
-from slr_nb.callbacks import StageFreezing, LRSchedule, group_names
+from slr_nb.callbacks import StageFreezing, LRSchedule, group_names, stage_bounds, as_stage
 from slr_nb.learner import sign_learner, load_run_config, train_recognizer
 from slr_nb.losses import ctc_min_frames
 from slr_nb.models.isolated import make_model
@@ -49,8 +49,10 @@ def test_whisper_sign_three_stages(synthetic_sentences):
     learn.loss_func.alpha = t['loss_alpha']
     with warnings.catch_warnings(), learn.no_bar(), learn.no_logging():
         warnings.simplefilter('ignore')
-        learn.fit(3, t['lr'])
-    r = probe.rows
+        learn.fit(5, t['lr'])
+    starts = [s for s, n in stage_bounds([as_stage(x) for x in t['stages']], 5)]
+    assert starts == [0, 3, 4]  # 60%, 25% and the rest of 5 epochs
+    r = [probe.rows[i] for i in starts]
     assert r[0]['train'] == ['encoder', 'frontend', 'head'] and r[0]['alpha'] == 1.0 and 5e-4 < r[0]['lr'] <= 1e-3
     assert r[1]['train'] == ['decoder', 'encoder', 'frontend', 'head'] and r[1]['alpha'] == 0.3 and r[1]['lr'] <= 5e-5
     assert r[2]['train'] == r[1]['train'] and r[2]['lr'] <= 1e-5 and [x['segment'] for x in r] == [None, None, 96]
@@ -127,6 +129,7 @@ def test_separate_folders_matched_by_name(tmp_path):
     train = [s for s in sents if extra not in s.glosses][:24]
     valid = [s for s in sents if extra in s.glosses][:4] + [s for s in sents if extra not in s.glosses][24:30]
     write_sentences(tmp_path/'A', {'train': train}); write_sentences(tmp_path/'B', {'val': valid})
+    write_sentences(tmp_path/'AB', {'train': train, 'val': valid})  # one folder, its own val split
     ids_a, ids_b = (json.loads((tmp_path/d/'label_map.json').read_text()) for d in 'AB')
     assert any(ids_a[g] != ids_b[g] for g in ids_a if g in ids_b)  # the same gloss has another id in B
     with warnings.catch_warnings(record=True) as w:
@@ -140,3 +143,9 @@ def test_separate_folders_matched_by_name(tmp_path):
     r = evaluate_continuous(rec, vstore)
     assert r['unknown_gloss_clips'] == 4 and r['clips'] == len(valid) - 4
     assert r['greedy']['n'] == sum(len(s.glosses) for s in valid if extra not in s.glosses)  # references read by name from B
+    # the same within one folder: the left-out validation clips never become training clips
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        m = train_recognizer(tmp_path/'AB', tmp_path/'run2', 'ctc-baseline', epochs=1, bs=8, progress=False, workers=0,
+                             overrides=['model.dim=32', 'model.hands_dim=16', 'model.pose_dim=8', 'model.face_dim=8', 'model.conv_blocks=1'])
+    assert (m['data']['train_clips'], m['data']['valid_clips'], m['data']['dropped_valid_clips']) == (len(train), len(valid) - 4, 4)

@@ -152,6 +152,7 @@ class ClipDataLoaders(DataLoaders):
                    split_by:str|None=None, # items column holding the groups: 'group', 'session', 'signer', ...
                    valid_values=None, # groups held out for validation (list or comma-separated)
                    valid_idx=None, # or: explicit validation indices into `store` (into `valid_store` when that is given)
+                   train_idx=None, # explicit training indices into `store`: every clip not in validation when None
                    valid_store:ClipStore|None=None, # or: a separate validation store
                    target:str='label', # 'label', 'label+category' or 'glosses'
                    vocab:list|None=None, # class names; the sorted names of all clips when None
@@ -165,11 +166,15 @@ class ClipDataLoaders(DataLoaders):
                   ):
         "Training and validation loaders from a store."
         if valid_store is not None:  # all its clips, or those of valid_idx
-            train_idx, vstore = np.arange(len(store)), valid_store
+            train_idx, vstore = np.arange(len(store)) if train_idx is None else np.asarray(train_idx), valid_store
             valid_idx = np.arange(len(valid_store)) if valid_idx is None else np.asarray(valid_idx)
-        elif split_by is not None: (train_idx, valid_idx), vstore = _split_by(store.items, split_by, valid_values), store
+        elif split_by is not None:
+            (split_train, valid_idx), vstore = _split_by(store.items, split_by, valid_values), store
+            train_idx = split_train if train_idx is None else np.asarray(train_idx)
         elif valid_idx is not None:
-            valid_idx = np.asarray(valid_idx); train_idx, vstore = np.setdiff1d(np.arange(len(store)), valid_idx), store
+            valid_idx, vstore = np.asarray(valid_idx), store
+            train_idx = np.setdiff1d(np.arange(len(store)), valid_idx) if train_idx is None else np.asarray(train_idx)
+            if np.intersect1d(train_idx, valid_idx).size: raise ValueError("train_idx and valid_idx share clips")
         else: raise ValueError("say how to validate: split_by + valid_values, valid_idx, or valid_store")
         if vocab is None:
             items = store.items if vstore is store else pd.concat([store.items, vstore.items])
