@@ -348,7 +348,7 @@ def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int, glosses:
                                       target='label+category' if multi else 'label', augment=aug, max_len=t.max_len,
                                       length_mode='resample', bs=bs, num_workers=t.workers)
 
-def _alignable_report(model, store, train_idx, vocab)->dict:
+def _alignable_report(model, store, train_idx)->dict:
     "How many training clips are too short for their gloss sequence after the model (CTC leaves them out)."
     gl = store.items.glosses.iloc[train_idx]
     need = torch.tensor([len(gs) + sum(a == b for a, b in zip(gs, gs[1:])) for gs in gl])
@@ -407,7 +407,7 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None)->dict|No
         'data': dict(path=str(d['path']), format=store.meta['format'], fingerprint=fp, valid_data=d.get('valid_data'),
                      split_by=d.get('split_by'), valid_values=d.get('valid_values'), train_clips=len(dls.train.dataset),
                      valid_clips=len(dls.valid.dataset),
-                     **({k: glosses[k] for k in ('missing_glosses', 'dropped_valid_clips')} | _alignable_report(learn.model, store, glosses['train_idx'], dls.vocab) if glosses else {})),
+                     **({k: glosses[k] for k in ('missing_glosses', 'dropped_valid_clips')} | _alignable_report(learn.model, store, glosses['train_idx']) if glosses else {})),
         'hardware': {**hardware_info(dls.device), 'processes': world, 'speed': speed},
     }
     cbs = [TrainingLog(), StageFreezing(t.stages or [Stage()]),
