@@ -16,7 +16,8 @@ from .core import *
 from .data.readers import *
 
 # %% auto #0
-__all__ = ['DEMO', 'SMOKE', 'dataset_report', 'validate', 'slr_validate', 'slr_train', 'slr_evaluate', 'slr_predict', 'slr_bench']
+__all__ = ['DEMO', 'SMOKE', 'dataset_report', 'validate', 'slr_validate', 'slr_train', 'slr_evaluate', 'slr_predict', 'slr_bench',
+           'slr_export']
 
 # %% ../nbs/95_cli.ipynb #c11ca966
 def dataset_report(path, # dataset folder (or file)
@@ -185,13 +186,13 @@ def slr_evaluate(model:str, # model.pth
 
 @call_parse
 def slr_predict(model:str, # model.pth
-                *inputs:str, # landmark files (.parquet, .npz, .npy, .pose)
+                *inputs:str, # landmark files (.parquet, .npz, .npy, .pose) or videos (extracted on the fly, cached)
                 topk:int=5, # classes per input
                 decoder:str='beam', # continuous models: greedy, beam, attention or joint
                 json:bool=False, # print one JSON object
                ):
-    "Top-k signs of each landmark file (the gloss sequence, for a continuous model)."
-    if not inputs: sys.exit("slr-predict: give one or more landmark files")
+    "Top-k signs of each landmark file or video (the gloss sequence, for a continuous model)."
+    if not inputs: sys.exit("slr-predict: give one or more landmark files or videos")
     rec = _load_or_exit(model)
     results, failed = {}, False
     for f in inputs:
@@ -205,21 +206,48 @@ def slr_predict(model:str, # model.pth
     if failed: sys.exit(1)
 
 @call_parse
-def slr_bench(model:str, # model.pth
+def slr_bench(model:str, # model.pth or model.onnx
               frames:str='64,384', # clip lengths to time, comma-separated
               repeats:int=100, # timed predictions per length
-              threads:int=None, # torch CPU threads
+              threads:int=None, # torch CPU threads (and onnxruntime's)
+              no_onnx:bool=False, # time PyTorch only (no export to onnxruntime)
               json:bool=False, # print one JSON object
              ):
-    "Batch-1 CPU latency of a recognizer, preprocessing included."
-    import torch
-    from slr_nb.inference import latency
+    "Batch-1 CPU latency of a recognizer, preprocessing included: PyTorch eager and onnxruntime on the same clips."
+    import tempfile, torch
+    from slr_nb.inference import latency, export_onnx, OnnxModel, Recognizer
     rec = _load_or_exit(model)
+    if threads: torch.set_num_threads(threads)
     lengths = [int(f) for f in str(frames).split(',')]
-    r = {n: latency(rec.model, n, repeats, threads=threads) for n in lengths}
-    out = {'p50_ms': {str(n): v['p50_ms'] for n, v in r.items()}, 'p90_ms': {str(n): v['p90_ms'] for n, v in r.items()},
-           'params': sum(p.numel() for p in rec.model.parameters()), 'arch': rec.model.config.arch,
-           'threads': torch.get_num_threads(), 'device': 'cpu'}
-    print(_json.dumps(out, indent=1) if json else "  ".join(f"{n} frames: p50 {v['p50_ms']:.2f} ms, p90 {v['p90_ms']:.2f} ms" for n, v in r.items()))
+    runtimes, params = {}, getattr(rec.model, 'params', None)
+    if isinstance(rec.model, OnnxModel): runtimes['onnxruntime'] = rec.model
+    else:
+        runtimes['pytorch'], params = rec.model, sum(p.numel() for p in rec.model.parameters())
+        if not no_onnx:
+            try:
+                tmp = tempfile.mkdtemp()
+                runtimes['onnxruntime'] = Recognizer.load(export_onnx(rec, Path(tmp)/'model.onnx'), threads).model
+            except (ImportError, ValueError) as e: print(f"slr-bench: no onnxruntime figures: {e}", file=sys.stderr)
+    r = {name: {n: latency(m, n, repeats) for n in lengths} for name, m in runtimes.items()}
+    out = {name: {'p50_ms': {str(n): v['p50_ms'] for n, v in t.items()}, 'p90_ms': {str(n): v['p90_ms'] for n, v in t.items()}} for name, t in r.items()}
+    out.update(params=params, arch=rec.model.config.arch, threads=torch.get_num_threads(), device='cpu', batch=1)
+    if json: print(_json.dumps(out, indent=1)); return
+    for name, t in r.items(): print(f"{name:12s} " + "  ".join(f"{n} frames: p50 {v['p50_ms']:.2f} ms, p90 {v['p90_ms']:.2f} ms" for n, v in t.items()))
+
+@call_parse
+def slr_export(model:str, # model.pth
+               onnx:str=None, # the ONNX file to write (required)
+               opset:int=17, # ONNX opset
+              ):
+    "Export a recognizer to one standalone ONNX file (preprocessing, classes and config inside) and check it against PyTorch."
+    from slr_nb.inference import export_onnx, max_abs_difference, synthetic_like, Recognizer
+    if not onnx: sys.exit("slr-export: give --onnx OUT.onnx")
+    rec = _load_or_exit(model)
+    try:
+        out = export_onnx(rec, onnx, opset)
+        diff = max_abs_difference(rec, Recognizer.load(out), [synthetic_like(n) for n in (16, 64, 384)])
+    except (ImportError, ValueError, OSError) as e: sys.exit(f"slr-export: {e}")
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB); max abs difference to PyTorch {diff:.2e} on clips of 16, 64 and 384 frames")
+    if diff > 1e-4: sys.exit(f"slr-export: the ONNX outputs differ from PyTorch's by {diff:.2e} (> 1e-4)")
 
 _json = json  # the commands have a flag called json

@@ -18,7 +18,8 @@ __all__ = ['LEFT_WRIST', 'RIGHT_WRIST', 'TASK_MODELS', 'BACKENDS', 'VIDEO_SUFFIX
            'task_model_path', 'TasksExtractor', 'tasks_frame', 'make_extractor', 'VideoError', 'open_video',
            'video_frames', 'hand_frames', 'trim_handless', 'extract_video', 'atomic_write', 'islr_table',
            'write_islr_parquet', 'find_videos', 'sign_of', 'participant_of', 'ExtractOptions', 'extract_one',
-           'ExtractProgress', 'write_index', 'default_workers', 'extract_folder', 'extract_camera', 'slr_extract']
+           'ExtractProgress', 'write_index', 'default_workers', 'extract_folder', 'video_landmarks', 'frames_landmarks',
+           'extract_camera', 'slr_extract']
 
 # %% ../nbs/70_extract.ipynb #b44f652a
 def _xyz(landmarks, n:int)->np.ndarray:
@@ -185,7 +186,7 @@ def make_extractor(backend:str='auto', # one of `BACKENDS`
 # %% ../nbs/70_extract.ipynb #9bf6302c
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv')
 
-class VideoError(Exception):
+class VideoError(ValueError):
     "A video that cannot be extracted (unreadable, empty, truncated), with its path."
     def __init__(self, path, msg): self.path, self.msg = str(path), msg; super().__init__(f"{path}: {msg}")
 
@@ -498,6 +499,39 @@ def extract_folder(inputs, # video files and folders (searched recursively)
     return dict(out=str(out), videos=len(videos), extracted=len(ok), skipped=skipped, failed={r['source']: r['error'] for r in results.values() if not r['ok']},
                 ignored=[str(p) for p in ignored], frames=frames, seconds=round(seconds, 3), frames_per_second=round(frames / seconds, 2) if ok and seconds else None,
                 workers=workers, pose_frames=sum(r['pose_frames'] for r in ok))
+
+# %% ../nbs/70_extract.ipynb #1fc8e70b
+def video_landmarks(path, # a video file
+                    fps:float|None=None, # output frame rate (None: the video's own)
+                    max_frames:int|None=None, # at most this many frames
+                    cache:bool=True, # keep the landmarks, and reuse them next time
+                   )->np.ndarray:
+    "Landmarks `[T, 543, 3]` of a video, extracted once and cached."
+    import hashlib
+    path = Path(path)
+    if not path.is_file(): raise VideoError(path, "no such file")
+    st = path.stat()
+    key = hashlib.sha1(json.dumps([str(path.resolve()), st.st_size, st.st_mtime_ns, fps, max_frames, ExtractOptions().key()]).encode()).hexdigest()[:20]
+    f = model_cache_dir().parent/'videos'/f"{path.stem[:40]}-{key}.npy"
+    if cache and f.is_file(): return np.load(f)
+    x = extract_video(path, fps=fps, max_frames=max_frames)
+    if cache:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(f, lambda tmp: np.save(open(tmp, 'wb'), x))
+    return x
+
+def frames_landmarks(frames, # RGB frames [T, H, W, 3] uint8 (an array or any iterable of frames)
+                     fps:float=30., # their frame rate (timestamps for the Tasks API)
+                     extractor=None, # a callable from `make_extractor` (a new default one when None)
+                    )->np.ndarray:
+    "Landmarks `[T, 543, 3]` of frames already decoded."
+    own = extractor is None
+    ext = make_extractor() if own else extractor
+    try: rows = [ext(np.ascontiguousarray(f), int(round(1000 * i / fps))) for i, f in enumerate(frames)]
+    finally:
+        if own: ext.close()
+    if not rows: raise ValueError("no frames given")
+    return np.stack(rows)
 
 # %% ../nbs/70_extract.ipynb #fc0eeeed
 def extract_camera(index:int=0, # OpenCV camera index

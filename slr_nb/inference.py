@@ -6,7 +6,8 @@ Docs: https://slr-nb.github.io/slr_nb/inference.html.md"""
 
 # %% ../nbs/60_inference.ipynb #cb2e5a17
 from __future__ import annotations
-import time, warnings
+import json, os, time, warnings
+from types import SimpleNamespace
 from pathlib import Path
 import numpy as np
 import torch
@@ -18,9 +19,21 @@ from .models.continuous import recognize, is_continuous, DECODERS
 from .vocab import NGramLM, wer, sequence_accuracy, error_counts
 
 # %% auto #0
-__all__ = ['Recognizer', 'latency', 'synthetic_like', 'evaluate', 'evaluate_continuous', 'StreamRecognizer']
+__all__ = ['ONNX_FORMAT', 'Recognizer', 'latency', 'synthetic_like', 'evaluate', 'evaluate_continuous', 'StreamRecognizer',
+           'OnnxModel', 'export_onnx', 'max_abs_difference']
 
 # %% ../nbs/60_inference.ipynb #c18b2d89
+def _landmarks_of(clip)->np.ndarray:
+    "Landmarks of what `predict` takes: an array, a landmark file, a video file (extracted, cached) or RGB frames."
+    if isinstance(clip, (str, Path)):
+        from slr_nb.extract import VIDEO_SUFFIXES, video_landmarks
+        return video_landmarks(clip) if Path(clip).suffix.lower() in VIDEO_SUFFIXES else load_landmarks(clip)
+    x = np.asarray(clip)
+    if x.ndim == 4 and x.dtype == np.uint8 and x.shape[-1] == 3:  # video frames, not landmarks
+        from slr_nb.extract import frames_landmarks
+        return frames_landmarks(x)
+    return x.astype(np.float32, copy=False)
+
 class Recognizer:
     "A trained sign recognizer: `predict` clips or landmark files into top-k `(class, probability)`."
     def __init__(self, model:torch.nn.Module, # a model from `make_model`, trained
@@ -35,13 +48,18 @@ class Recognizer:
         return is_continuous(self.model)
 
     @classmethod
-    def load(cls, path):
-        "The recognizer saved in `path` (model.pth); never runs code from the file."
+    def load(cls, path, # model.pth, or model.onnx (run by onnxruntime, see *ONNX export*)
+             threads:int|None=None, # onnxruntime threads (ONNX files)
+            ):
+        "The recognizer saved in `path`: a model file (never runs code from it) or an exported ONNX file."
+        if Path(path).suffix.lower() == '.onnx':
+            m = OnnxModel(path, threads)
+            return cls(m, m.classes, m.info)
         model, blob = load_recognizer_file(path)
         return cls(model, blob['classes'], blob.get('info'))
 
     def _tensor(self, clip):
-        x = load_landmarks(clip) if isinstance(clip, (str, Path)) else np.asarray(clip, dtype=np.float32)
+        x = _landmarks_of(clip)
         if x.ndim != 3 or x.shape[1:] != (543, 3): raise ValueError(f"expected landmarks [T, 543, 3], got {x.shape}")
         return torch.from_numpy(np.ascontiguousarray(x))[None]
 
@@ -55,7 +73,7 @@ class Recognizer:
             if isinstance(out, tuple): out = out[0]
             return torch.softmax(out.float(), -1)[0].numpy()
 
-    def predict(self, clip, # landmarks [T, 543, 3] or a landmark file
+    def predict(self, clip, # landmarks [T, 543, 3], a landmark or video file, or RGB frames [T, H, W, 3] uint8
                 topk:int=5, # how many classes to return
                )->list[tuple[str, float]]:
         "The `topk` most likely classes of one clip, with their probabilities (a continuous model: its gloss sequence)."
@@ -212,3 +230,81 @@ class StreamRecognizer:
         for f in frames: self.push(f)
         self.finish()
         return self.glosses
+
+# %% ../nbs/60_inference.ipynb #1b439d34
+ONNX_FORMAT = 'slr_nb-onnx'
+
+def _need(module:str, what:str):
+    import importlib
+    try: return importlib.import_module(module)
+    except ImportError as e: raise ImportError(f"{what} needs {module}: pip install onnx onnxruntime (or slr_nb[onnx])") from e
+
+class OnnxModel:
+    "An exported recognizer run by onnxruntime, called like the PyTorch model: `model(x, mask=None)`."
+    def __init__(self, path, # the .onnx file
+                 threads:int|None=None, # onnxruntime intra-op threads (None: as many as torch uses)
+                ):
+        ort = _need('onnxruntime', 'running an ONNX recognizer')
+        so = ort.SessionOptions(); so.intra_op_num_threads = threads or torch.get_num_threads()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try: self.session = ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
+        except Exception as e: raise ValueError(f"{path}: not a readable ONNX model ({type(e).__name__}: {str(e)[:200]})") from None
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if meta.get('format') != ONNX_FORMAT: raise ValueError(f"{path}: an ONNX model, but not one exported by slr_nb (no '{ONNX_FORMAT}' metadata)")
+        self.path, self.meta = Path(path), meta
+        self.classes, self.info = json.loads(meta['classes']), json.loads(meta['info'])
+        self.config = SimpleNamespace(**json.loads(meta['config']))
+        self.params = int(meta['params'])
+
+    def eval(self): return self
+    def __call__(self, x, mask=None):
+        x = np.ascontiguousarray(x.detach().cpu().numpy() if torch.is_tensor(x) else x, np.float32)
+        m = np.ones(x.shape[:2], bool) if mask is None else np.asarray(mask.cpu() if torch.is_tensor(mask) else mask, bool)
+        outs = [torch.from_numpy(o) for o in self.session.run(None, {'landmarks': x, 'mask': m})]
+        return outs[0] if len(outs) == 1 else tuple(outs)
+    def __repr__(self): return f"OnnxModel({str(self.path)!r}, arch={self.config.arch!r})"
+
+# %% ../nbs/60_inference.ipynb #e3ce2bbb
+def export_onnx(rec:Recognizer, # the recognizer to export (a PyTorch one)
+                path, # the .onnx file to write
+                opset:int=17, # ONNX opset
+               )->Path:
+    "Write `rec` as one ONNX file: preprocessing included, dynamic batch and length, classes and config in its metadata."
+    import io
+    onnx = _need('onnx', 'ONNX export')
+    model = rec.model.eval()
+    if isinstance(model, OnnxModel): raise ValueError(f"{model.path} is already an ONNX model")
+    if hasattr(model, 'decode_step'): raise ValueError(f"{type(model).__name__}: its attention decoder runs step by step in Python and does not export; ONNX export covers isolated and CTC models")
+    x = torch.from_numpy(np.stack([synthetic_like(64)] * 2)); mask = torch.ones(2, 64, dtype=torch.bool)  # batch 2: no size-1 shape baked in
+    with torch.inference_mode(): out = model(x, mask)
+    n_out = len(out) if isinstance(out, tuple) else 1
+    names = ['log_probs', 'out_lengths'] if rec.continuous else ['logits'] + [f'logits{i}' for i in range(1, n_out)]
+    axes = {'landmarks': {0: 'batch', 1: 'frames'}, 'mask': {0: 'batch', 1: 'frames'}, **{n: {0: 'batch'} for n in names}}
+    if rec.continuous: axes['log_probs'] = {0: 'batch', 1: 'steps'}
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation and tracer warnings
+        torch.onnx.export(model, (x, mask), buf, input_names=['landmarks', 'mask'], output_names=names, dynamic_axes=axes, opset_version=opset, dynamo=False)
+    m = onnx.load_from_string(buf.getvalue())
+    from slr_nb import __version__
+    from slr_nb.models.isolated import model_config
+    meta = dict(format=ONNX_FORMAT, slr_nb=__version__, classes=json.dumps(rec.classes), info=json.dumps(rec.info, default=str),
+                config=json.dumps(model_config(model), default=str), params=str(sum(p.numel() for p in model.parameters())))
+    for k, v in meta.items(): m.metadata_props.add(key=k, value=v)
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    try: onnx.save(m, str(tmp)); os.replace(tmp, path)
+    finally:
+        if tmp.exists(): tmp.unlink()
+    return path
+
+def max_abs_difference(a:Recognizer, b:Recognizer, clips:list)->float:
+    "The largest absolute difference between the outputs of two recognizers over `clips` (one at a time)."
+    worst = 0.
+    with torch.inference_mode():
+        for c in clips:
+            x = torch.from_numpy(np.ascontiguousarray(c, np.float32))[None]
+            oa, ob = a.model(x), b.model(x)
+            oa, ob = (oa[0], ob[0]) if isinstance(oa, tuple) else (oa, ob)
+            worst = max(worst, float((oa.float() - ob.float()).abs().max()))
+    return worst

@@ -137,7 +137,8 @@ class PreprocessingLayer(nn.Module):
     def _fit_length(self, x, mask):
         M = self.config.max_len
         if M is None: return x, mask
-        n = torch.sym_min(x.shape[2], M)  # frames out: min(T, M), kept symbolic when exported
+        T = x.shape[2]  # a 0-d tensor while the ONNX exporter traces
+        n = T.clamp(max=M) if torch.is_tensor(T) else torch.sym_min(T, M)  # frames out: min(T, M), kept symbolic when exported
         i = torch.arange(n, device=x.device)[None]
         if self.config.length_mode == 'resample':
             L = mask.sum(1, keepdim=True)  # real frames per clip (they come first)
@@ -148,9 +149,9 @@ class PreprocessingLayer(nn.Module):
     def _skip_handless(self, x, mask):
         "Move the real frames that show a hand point to the front (in order) and mask the rest; a clip with none keeps all."
         seen = torch.isfinite(x.index_select(3, self.hand_cols).sum(1)).any(-1) & mask  # [B, T]
-        keep = torch.where(seen.any(1, keepdim=True), seen, mask)
+        keep = seen | (~seen.any(1, keepdim=True) & mask)  # not a bool `where`: ONNX Runtime has none
         n = keep.sum(1, keepdim=True)
-        dest = torch.where(keep, keep.cumsum(1) - 1, n + (~keep).cumsum(1) - 1)  # a permutation of the frames
+        dest = torch.where(keep, keep.long().cumsum(1) - 1, n + (~keep).long().cumsum(1) - 1)  # a permutation of the frames (integer cumsum: ONNX has no bool one)
         x = torch.zeros_like(x).scatter(2, dest[:, None, :, None].expand_as(x), x)
         return x, torch.arange(x.shape[2], device=x.device)[None] < n
 
@@ -173,7 +174,7 @@ class PreprocessingLayer(nn.Module):
         counts = wt.sum(2)  # [B, 1, 4]
         centre = _tsum(cand * wt) / counts.clamp(min=1)  # [B, C, 4]: each source's clip centre
         has = counts[:, 0] > 0
-        first = (has & (has.cumsum(1) == 1)).float()  # the first source the clip has
+        first = (has & (has.long().cumsum(1) == 1)).float()  # the first source the clip has
         return cand, ok, first, (centre * first[:, None]).sum(2)
 
     def _normalise(self, x, pf):
