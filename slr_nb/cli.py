@@ -188,6 +188,7 @@ def slr_evaluate(model:str, # model.pth
 def slr_predict(model:str, # model.pth
                 *inputs:str, # landmark files (.parquet, .npz, .npy, .pose) or videos (extracted on the fly, cached)
                 topk:int=5, # classes per input
+                threshold:float=None, # isolated models: "no sign" under this top probability (default: the model's own)
                 decoder:str='beam', # continuous models: greedy, beam, attention or joint
                 json:bool=False, # print one JSON object
                ):
@@ -196,13 +197,14 @@ def slr_predict(model:str, # model.pth
     rec = _load_or_exit(model)
     results, failed = {}, False
     for f in inputs:
-        try: results[f] = {'glosses': rec.transcribe(f, decoder)} if rec.continuous else [{'sign': c, 'probability': round(p, 4)} for c, p in rec.predict(f, topk)]
+        try: results[f] = {'glosses': rec.transcribe(f, decoder)} if rec.continuous else rec.predict(f, topk, threshold).to_dict()
         except (OSError, ValueError) as e: results[f] = {'error': str(e)}; failed = True
     if json: print(_json.dumps(results, indent=1))
     else:
         for f, r in results.items():
             if isinstance(r, dict) and 'glosses' in r: print(f"{f}: {' '.join(r['glosses']) or '(no sign)'}"); continue
-            print(f"{f}: " + (f"error: {r['error']}" if isinstance(r, dict) else ", ".join(f"{x['sign']} {x['probability']:.3f}" for x in r)))
+            if 'error' in r: print(f"{f}: error: {r['error']}"); continue
+            print(f"{f}: {r['sign']}" + (f" ({r['rejected']})" if r['rejected'] else f" {r['probability']:.3f}") + "   top: " + ", ".join(f"{x['sign']} {x['probability']:.3f}" for x in r['topk']))
     if failed: sys.exit(1)
 
 @call_parse

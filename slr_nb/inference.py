@@ -14,15 +14,24 @@ import torch
 from .data.readers import load_landmarks
 from .preprocess import missing_hands
 from fastcore.basics import patch
-from .learner import load_recognizer_file
+from .learner import load_recognizer_file, NO_SIGN_CLASSES
 from .models.continuous import recognize, is_continuous, DECODERS
 from .vocab import NGramLM, wer, sequence_accuracy, error_counts
 
 # %% auto #0
-__all__ = ['ONNX_FORMAT', 'Recognizer', 'latency', 'synthetic_like', 'evaluate', 'evaluate_continuous', 'StreamRecognizer',
-           'OnnxModel', 'export_onnx', 'max_abs_difference']
+__all__ = ['NO_SIGN', 'ONNX_FORMAT', 'Prediction', 'Recognizer', 'latency', 'synthetic_like', 'evaluate', 'evaluate_continuous',
+           'StreamRecognizer', 'OnnxModel', 'export_onnx', 'max_abs_difference']
 
 # %% ../nbs/60_inference.ipynb #c18b2d89
+NO_SIGN = 'no sign'
+
+class Prediction(list):
+    "Top-k `(class, probability)` pairs, and the decision: `sign` (a class, or 'no sign'), the top `probability`, why it was `rejected`."
+    def __init__(self, topk:list, sign:str, probability:float, rejected:str|None=None):
+        super().__init__(topk); self.sign, self.probability, self.rejected = sign, probability, rejected
+    def to_dict(self)->dict: return dict(sign=self.sign, probability=round(self.probability, 4), rejected=self.rejected, topk=[dict(sign=c, probability=round(p, 4)) for c, p in self])
+    def __repr__(self): return f"Prediction({self.sign!r}, p={self.probability:.3f}" + (f", rejected: {self.rejected}" if self.rejected else "") + f", topk={list(self)})"
+
 def _landmarks_of(clip)->np.ndarray:
     "Landmarks of what `predict` takes: an array, a landmark file, a video file (extracted, cached) or RGB frames."
     if isinstance(clip, (str, Path)):
@@ -41,6 +50,7 @@ class Recognizer:
                  info:dict|None=None, # what the model file said about itself
                 ):
         self.model, self.classes, self.info = model.eval(), list(classes), info or {}
+        self.threshold = (self.info.get('no_sign') or {}).get('threshold')  # below it, "no sign" (chosen in training; settable)
 
     @property
     def continuous(self)->bool:
@@ -68,6 +78,9 @@ class Recognizer:
         x = self._tensor(clip)
         if bool(missing_hands(x)[0]):
             warnings.warn(f"{clip if isinstance(clip, (str, Path)) else 'clip'}: no hand detected in any frame; the prediction rests on face and body only", stacklevel=2)
+        return self._probs(x)
+
+    def _probs(self, x)->np.ndarray:
         with torch.inference_mode():
             out = self.model(x)
             if isinstance(out, tuple): out = out[0]
@@ -75,12 +88,18 @@ class Recognizer:
 
     def predict(self, clip, # landmarks [T, 543, 3], a landmark or video file, or RGB frames [T, H, W, 3] uint8
                 topk:int=5, # how many classes to return
-               )->list[tuple[str, float]]:
-        "The `topk` most likely classes of one clip, with their probabilities (a continuous model: its gloss sequence)."
+                threshold:float|None=None, # "no sign" under this top probability (None: `self.threshold`)
+               )->Prediction:
+        "The `topk` most likely classes of one clip with their probabilities, and the decision: a sign or 'no sign' (a continuous model: its gloss sequence)."
         if self.continuous: return self.transcribe(clip)
-        p = self.probabilities(clip)
-        best = np.argsort(-p)[:topk]
-        return [(self.classes[i], float(p[i])) for i in best]
+        x = self._tensor(clip)
+        p = self._probs(x)
+        top = [(self.classes[i], float(p[i])) for i in np.argsort(-p)[:topk]]
+        best, pb = top[0]
+        t = self.threshold if threshold is None else threshold
+        why = ('no hands' if bool(missing_hands(x)[0]) else 'no-sign class' if best in NO_SIGN_CLASSES
+               else f'below threshold {t:.3f}' if t is not None and pb < t else None)
+        return Prediction(top, NO_SIGN if why else best, pb, why)
 
 # %% ../nbs/60_inference.ipynb #2ce0e155
 def latency(model:torch.nn.Module, # the model (preprocessing inside)
@@ -230,6 +249,43 @@ class StreamRecognizer:
         for f in frames: self.push(f)
         self.finish()
         return self.glosses
+
+# %% ../nbs/60_inference.ipynb #a1d7c6f8
+@patch
+def stream(self:Recognizer, frames, # iterable of RGB frames [H, W, 3] uint8, or landmark frames [543, 3]
+           window:int=32, # frames each prediction sees
+           hop:int=4, # frames between predictions
+           votes:int=2, # predictions in a row that must agree before a sign is said
+           threshold:float|None=None, # "no sign" under this top probability (None: `self.threshold`)
+           fps:float=30., # frame rate of an image stream (MediaPipe timestamps)
+           extractor=None, # for image frames: a callable from `slr_nb.extract.make_extractor` (a new one when None)
+          ):
+    "Yield `(frame_index, sign, probability)` each time the recognised sign changes ('no sign' between signs)."
+    if self.continuous: raise ValueError("stream follows isolated signs; for a continuous model use StreamRecognizer")
+    from collections import deque
+    buf, ext, own = deque(maxlen=window), extractor, False
+    said, cand, run = None, None, 0
+    try:
+        for i, f in enumerate(frames):
+            f = np.asarray(f)
+            if f.shape != (543, 3):  # an image: landmarks first
+                if ext is None:
+                    from slr_nb.extract import make_extractor
+                    ext, own = make_extractor(), True
+                f = ext(np.ascontiguousarray(f), int(round(1000 * i / fps)))
+            buf.append(f.astype(np.float32, copy=False))
+            if len(buf) < min(window, 8) or (i + 1) % hop: continue
+            recent = torch.from_numpy(np.stack(list(buf)[-hop:]))[None]
+            if bool(missing_hands(recent)[0]): sign, prob = NO_SIGN, 0.  # the hands just left: no need to ask the model
+            else:
+                p = self.predict(np.stack(buf), topk=1, threshold=threshold); sign, prob = p.sign, p.probability
+            run = run + 1 if sign == cand else 1
+            cand = sign
+            if run >= votes and cand != said:
+                said = cand
+                yield i, said, prob
+    finally:
+        if own: ext.close()
 
 # %% ../nbs/60_inference.ipynb #1b439d34
 ONNX_FORMAT = 'slr_nb-onnx'

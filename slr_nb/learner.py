@@ -34,10 +34,10 @@ from .callbacks import *
 
 # %% auto #0
 __all__ = ['PARAM_GROUPS', 'PRECISIONS', 'RECOGNIZER_FORMAT', 'RECOGNIZER_VERSION', 'PRESET_DIR', 'RUN_KEYS',
-           'CONTINUOUS_AUGMENT', 'sign_splitter', 'sign_learner', 'speed_settings', 'largest_batch_size',
-           'save_recognizer', 'load_recognizer_file', 'TrainConfig', 'list_presets', 'parse_override',
-           'check_run_config', 'load_run_config', 'plot_history', 'use_gloo_broadcast', 'train_recognizer',
-           'resume_training']
+           'CONTINUOUS_AUGMENT', 'NO_SIGN_CLASSES', 'sign_splitter', 'sign_learner', 'speed_settings',
+           'largest_batch_size', 'save_recognizer', 'load_recognizer_file', 'TrainConfig', 'list_presets',
+           'parse_override', 'check_run_config', 'load_run_config', 'plot_history', 'use_gloo_broadcast',
+           'calibration_split', 'top_probabilities', 'no_sign_threshold', 'train_recognizer', 'resume_training']
 
 # %% ../nbs/50_learner.ipynb #086afbc9
 PARAM_GROUPS = SignModel.param_group_names
@@ -182,6 +182,8 @@ class TrainConfig:
     tensorboard: bool = False  # also log to TensorBoard (needs `tensorboard`), in OUT/tensorboard
     versioned: bool = False  # write into a new folder OUT_vYYYYMMDD_HHMMSS
     stop_after: int|None = None  # stop after this many epochs (resume later with `resume_training`)
+    calibration: float = 0.1  # isolated models: share of each class's training clips kept out of training to choose the "no sign" threshold (0: none)
+    false_rejection: float = 0.05  # the share of those signed clips the "no sign" threshold may reject
 
     def __post_init__(self):
         for name, value, known in (('schedule', self.schedule, SCHEDULES), ('precision', self.precision, PRECISIONS), ('save', self.save, ('last', 'best'))):
@@ -336,7 +338,7 @@ def _gloss_split(store, vstore, d:dict)->dict:
     if missing: warnings.warn(f"validation glosses absent from training: {missing[:10]}; {int((~ok).sum())} validation clip(s) holding them are left out")
     return dict(vocab=vocab, valid_idx=valid_idx[ok], missing_glosses=missing, dropped_valid_clips=int((~ok).sum()), train_idx=train_idx)
 
-def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int, glosses:dict|None=None):
+def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int, glosses:dict|None=None, train_idx=None):
     aug_kw = {**(CONTINUOUS_AUGMENT if glosses else {}), **(t.augment if isinstance(t.augment, dict) else {})}
     aug = Augment(**aug_kw) if t.augment else None
     if glosses:  # continuous: the vocabulary of the training clips, and only validation clips it can score
@@ -344,9 +346,47 @@ def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int, glosses:
         # explicit training indices: validation clips left out for unknown glosses must not fall into training
         return ClipDataLoaders.from_store(store, valid_store=vstore, valid_idx=glosses['valid_idx'], train_idx=glosses['train_idx'], target='glosses', vocab=glosses['vocab'], augment=aug, max_len=None,
                                           bs=bs, num_workers=t.workers)
-    return ClipDataLoaders.from_store(store, split_by=d.get('split_by'), valid_values=d.get('valid_values'), valid_store=vstore,
+    return ClipDataLoaders.from_store(store, split_by=d.get('split_by'), valid_values=d.get('valid_values'), valid_store=vstore, train_idx=train_idx,
                                       target='label+category' if multi else 'label', augment=aug, max_len=t.max_len,
                                       length_mode='resample', bs=bs, num_workers=t.workers)
+
+NO_SIGN_CLASSES = ('-',)  # dataset classes that mean "no sign" (the cafe-asl / tutorial convention)
+
+def calibration_split(store, # the training store
+                      d:dict, # the run's data settings (split_by, valid_values)
+                      frac:float, # share of each class's training clips to keep apart
+                      seed:int|None=0, # which clips
+                     )->tuple:
+    "`(train_idx, calibration_idx)`: a share `frac` of each class's training clips (classes of 5 clips or more) kept out of training."
+    train_idx = split_by(store.items, d['split_by'], d['valid_values'])[0] if d.get('split_by') else np.arange(len(store))
+    rng = np.random.default_rng(seed)
+    labels = store.items.label.to_numpy()[train_idx]
+    calib = [rng.choice(idx, int(round(frac * len(idx))), replace=False) for l in np.unique(labels) if len(idx := train_idx[labels == l]) >= 5]
+    calib = np.sort(np.concatenate(calib)).astype(train_idx.dtype) if calib else train_idx[:0]
+    return np.setdiff1d(train_idx, calib), calib
+
+def top_probabilities(model, # an isolated model
+                      store, # clips
+                      idxs, # which
+                      bs:int=64, # batch size
+                     )->np.ndarray:
+    "The top class probability of each clip (softmax of the sign head)."
+    dev, out = next(model.parameters()).device, []
+    model.eval()
+    with torch.inference_mode():
+        for s in range(0, len(idxs), bs):
+            x, mask = pad_collate([(torch.from_numpy(store.clip(int(i))),) for i in idxs[s:s + bs]])
+            o = model(x.to(dev), mask.to(dev))
+            out.append(torch.softmax((o[0] if isinstance(o, tuple) else o).float(), -1).max(-1).values.cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+def no_sign_threshold(top:np.ndarray, # top probability of each calibration clip
+                      signed:np.ndarray, # which of them show a sign (not a `NO_SIGN_CLASSES` clip)
+                      false_rejection:float=0.05, # share of signed clips the threshold may reject
+                     )->float|None:
+    "The probability under which a prediction says 'no sign': the `false_rejection` quantile of the signed clips' top probability."
+    p = np.asarray(top)[np.asarray(signed, bool)]
+    return float(np.quantile(p, false_rejection)) if len(p) else None
 
 def _alignable_report(model, store, train_idx)->dict:
     "How many training clips are too short for their gloss sequence after the model (CTC leaves them out)."
@@ -376,7 +416,8 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None)->dict|No
     d['fingerprint'] = fp
     multi = hasattr(model_cfg, 'n_categories')  # a two-head model learns the category too
     glosses = _gloss_split(store, vstore, d) if is_continuous(model_cfg) else None
-    dls = _make_dls(store, vstore, d, t, multi, t.bs, glosses)
+    train_idx, calib = calibration_split(store, d, t.calibration, t.seed) if not glosses and t.calibration else (None, None)
+    dls = _make_dls(store, vstore, d, t, multi, t.bs, glosses, train_idx)
     model_cfg = replace(model_cfg, n_classes=dls.c, **({'n_categories': len(dls.cat_vocab)} if multi else {}))
     if t.max_len and hasattr(model_cfg, 'preprocess') and not glosses:  # the model caps long clips itself, as in training
         model_cfg = replace(model_cfg, preprocess=replace(_preprocess_config(model_cfg.preprocess), max_len=t.max_len, length_mode='resample'))
@@ -387,7 +428,7 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None)->dict|No
     if t.find_bs and resume is None:
         bs = largest_batch_size(learn, start=min(16, t.bs))
         if t.seed is not None: set_seed(t.seed, reproducible=t.deterministic)
-        dls = _make_dls(store, vstore, d, t, multi, bs, glosses)
+        dls = _make_dls(store, vstore, d, t, multi, bs, glosses, train_idx)
         learn = sign_learner(dls, make_model(model_cfg), loss_func=loss, wd=t.wd)
     monitor = 'gloss_accuracy' if multi and t.monitor == 'accuracy' else t.monitor
     names = ['train_loss', 'valid_loss'] + [getattr(m, '__name__', getattr(m, 'name', '')) for m in learn.metrics]
@@ -406,7 +447,7 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None)->dict|No
                                      metrics=names[2:], stages=[asdict(as_stage(s)) for s in (t.stages or [Stage()])]),
         'data': dict(path=str(d['path']), format=store.meta['format'], fingerprint=fp, valid_data=d.get('valid_data'),
                      split_by=d.get('split_by'), valid_values=d.get('valid_values'), train_clips=len(dls.train.dataset),
-                     valid_clips=len(dls.valid.dataset),
+                     valid_clips=len(dls.valid.dataset), calibration_clips=0 if calib is None else len(calib),
                      **({k: glosses[k] for k in ('missing_glosses', 'dropped_valid_clips')} | _alignable_report(learn.model, store, glosses['train_idx']) if glosses else {})),
         'hardware': {**hardware_info(dls.device), 'processes': world, 'speed': speed},
     }
@@ -444,6 +485,11 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None)->dict|No
     timing = dict(train_seconds=round(train_s, 1), epochs_this_run=len(hist) - start,
                   clips_per_second=round(len(dls.train.dataset) * (len(hist) - start) / max(train_s, 1e-9), 1))
     lm = {'lm': NGramLM(2).fit(dls.train.dataset.targets, len(dls.vocab)).to_dict()} if glosses else {}  # a gloss bigram of the training sentences, for beam search
+    if calib is not None and len(calib):  # the "no sign" threshold, from training signers' clips the model never saw
+        signed = ~np.isin(store.items.label.to_numpy()[calib], NO_SIGN_CLASSES)
+        lm['no_sign'] = dict(threshold=no_sign_threshold(top_probabilities(learn.model, store, calib), signed, t.false_rejection),
+                             calibration_clips=int(len(calib)), false_rejection=t.false_rejection)
+        results['no_sign_threshold'] = lm['no_sign']['threshold']
     save_recognizer(out/'model.pth', learn.model, list(dls.vocab), dls.cat_vocab,
                     manifest={k: sections[k] for k in ('model_info', 'training_config', 'data')}, final_results=results, **lm)
     sections['model_info']['size_mb'] = round((out/'model.pth').stat().st_size / 2**20, 3)

@@ -48,8 +48,8 @@ def test_cli_export_and_predict_with_the_onnx_file(data_dir, tmp_path):
     assert r.returncode == 0 and 'max abs difference' in r.stdout, r.stderr
     f = next((data_dir/'asl-signs'/'train_landmark_files').rglob('*.parquet'))
     outs = [json.loads(subprocess.run([str(BIN/'slr-predict'), str(m), str(f), '--json'], capture_output=True, text=True).stdout)[str(f)] for m in (rec_file, tmp_path/'m.onnx')]
-    assert [o['sign'] for o in outs[0]] == [o['sign'] for o in outs[1]]
-    np.testing.assert_allclose([o['probability'] for o in outs[0]], [o['probability'] for o in outs[1]], atol=1e-3)
+    assert [o['sign'] for o in outs[0]['topk']] == [o['sign'] for o in outs[1]['topk']]
+    np.testing.assert_allclose([o['probability'] for o in outs[0]['topk']], [o['probability'] for o in outs[1]['topk']], atol=1e-3)
     (tmp_path/'m.onnx').unlink()
     r = subprocess.run([str(BIN/'slr-export'), str(tmp_path/'nope.pth'), '--onnx', str(tmp_path/'m.onnx')], capture_output=True, text=True)
     assert r.returncode == 1 and 'nope.pth' in r.stderr and not (tmp_path/'m.onnx').exists()

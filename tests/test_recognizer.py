@@ -86,12 +86,12 @@ def test_commands(trained, data_dir, tmp_path):
     assert code == 0 and r['clips'] == 37 and 0 <= r['accuracy'] <= r['top5'] <= 1
     f = next((data_dir/'asl-signs'/'train_landmark_files'/'62590').glob('*.parquet'))
     code, out, _ = run('slr-predict', model, f, '--topk', '1', '--json')
-    assert code == 0 and json.loads(out)[str(f)][0]['sign'] in ('hello', 'thankyou')
+    assert code == 0 and json.loads(out)[str(f)]['topk'][0]['sign'] in ('hello', 'thankyou')
     code, out, _ = run('slr-predict', model, tmp_path/'nope.npy', '--json')
     assert code == 1 and 'no such file' in json.loads(out)[str(tmp_path/'nope.npy')]['error']
     video = data_dir/'pose'/'python__tests__data__test_video.mp4'                # a real video: extracted on the fly
     code, out, err = run('slr-predict', model, video, '--topk', '2', '--json')
-    assert code == 0 and len(json.loads(out)[str(video)]) == 2, err
+    assert code == 0 and len(json.loads(out)[str(video)]['topk']) == 2, err
     code, out, _ = run('slr-bench', model, '--frames', '64', '--repeats', '5', '--json')
     r = json.loads(out)
     assert code == 0 and r['pytorch']['p50_ms']['64'] > 0 and r['onnxruntime']['p50_ms']['64'] > 0 and r['params'] > 0
