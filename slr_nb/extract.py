@@ -378,9 +378,12 @@ def extract_one(source, # the video
 
 _progress_queue = None  # in a worker process: where it reports frames
 
-def _init_worker(queue):
+def _init_worker(queue, counter, cores):
     global _progress_queue
     _progress_queue = queue
+    if cores:  # one core each: MediaPipe's own threads would otherwise fight over them
+        with counter.get_lock(): k = counter.value; counter.value += 1
+        os.sched_setaffinity(0, {cores[k % len(cores)]})
     has_solutions()  # imports mediapipe while the pool starts, not inside the first video
 
 def _pool_job(source, dest, options, tag):
@@ -477,8 +480,8 @@ def extract_folder(inputs, # video files and folders (searched recursively)
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, wait, FIRST_COMPLETED
         ctx = mp.get_context('spawn')  # a fork of a process holding torch / MediaPipe threads can hang
-        queue = ctx.Queue()
-        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(queue,))
+        queue, cores = ctx.Queue(), sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else []
+        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(queue, ctx.Value('i', 0), cores if workers >= len(cores) else []))
         try:
             futs = {pool.submit(_pool_job, src, out/rel, options, str(src)): (rel, meta) for src, rel, meta in todo}
             pending = set(futs)
