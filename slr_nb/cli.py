@@ -6,7 +6,7 @@ Docs: https://slr-nb.github.io/slr_nb/cli.html.md"""
 
 # %% ../nbs/95_cli.ipynb #0e23e37c
 from __future__ import annotations
-import json, sys, tempfile
+import json, os, sys, tempfile
 from collections import Counter
 from pathlib import Path
 import numpy as np
@@ -17,7 +17,7 @@ from .data.readers import *
 
 # %% auto #0
 __all__ = ['DEMO', 'SMOKE', 'dataset_report', 'validate', 'slr_validate', 'slr_train', 'slr_evaluate', 'slr_predict', 'slr_bench',
-           'slr_export']
+           'slr_export', 'slr_live']
 
 # %% ../nbs/95_cli.ipynb #c11ca966
 def dataset_report(path, # dataset folder (or file)
@@ -253,3 +253,53 @@ def slr_export(model:str, # model.pth
     if diff > 1e-4: sys.exit(f"slr-export: the ONNX outputs differ from PyTorch's by {diff:.2e} (> 1e-4)")
 
 _json = json  # the commands have a flag called json
+
+# %% ../nbs/95_cli.ipynb #168c1994
+def _draw(bgr, frame, sign:str, prob:float):
+    "The camera image with the detected hand points and the current sign written on it (in place)."
+    import cv2
+    h, w = bgr.shape[:2]
+    for part, colour in (('left_hand', (73, 73, 209)), ('right_hand', (73, 174, 237)), ('pose', (140, 121, 0))):
+        for x, y, _ in frame[PARTS[part]]:
+            if np.isfinite(x) and np.isfinite(y): cv2.circle(bgr, (int(x * w), int(y * h)), 3, colour, -1)
+    cv2.putText(bgr, sign if sign == 'no sign' else f"{sign} {prob:.2f}", (10, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 3)
+    return bgr
+
+@call_parse
+def slr_live(model:str, # model.pth or model.onnx (an isolated recognizer)
+             camera:int=0, # OpenCV camera index
+             video:str=None, # play this video file instead of a camera
+             window:int=32, # frames each prediction sees
+             hop:int=4, # frames between predictions
+             threshold:float=None, # "no sign" under this top probability (default: the model's own)
+             no_window:bool=False, # print the signs instead of showing the camera
+             max_frames:int=None, # stop after this many frames
+            ):
+    "Recognise signs live from a camera (or a video): the camera with the current sign, or one line per sign."
+    import cv2
+    from slr_nb.extract import open_video, make_extractor, VideoError
+    rec = _load_or_exit(model)
+    try: cap, fps, _ = open_video(video if video else camera)
+    except (VideoError, ImportError) as e: sys.exit(f"slr-live: {e}")
+    show = not no_window and (sys.platform == 'win32' or bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY')))
+    ext, last = make_extractor(), {}
+    def landmarks(rgb, ts): last['frame'] = ext(rgb, ts); return last['frame']
+    state = dict(sign='no sign', prob=0., stop=False)
+    def frames():
+        n = 0
+        while not state['stop'] and (max_frames is None or n < max_frames):
+            ok, bgr = cap.read()
+            if not ok: break
+            n += 1
+            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            if show:
+                cv2.imshow('slr-live (q to quit)', _draw(bgr, last['frame'], state['sign'], state['prob']))
+                if cv2.waitKey(1) & 0xFF == ord('q'): state['stop'] = True
+    try:
+        for i, sign, prob in rec.stream(frames(), window, hop, threshold=threshold, fps=fps, extractor=landmarks):
+            state.update(sign=sign, prob=prob)
+            print(f"{i / fps:8.2f} s  {sign}" + ("" if sign == 'no sign' else f"  {prob:.2f}"), flush=True)
+    except KeyboardInterrupt: pass
+    finally:
+        cap.release(); ext.close()
+        if show: cv2.destroyAllWindows()

@@ -112,3 +112,26 @@ def test_command_errors_are_one_line(tmp_path):
     assert code == 1 and 'no such file or folder' in err and 'Traceback' not in err
     code, _, err = run('slr-train', 'no-such-preset', '--demo', '--epochs', '1', '--out', tmp_path/'o')
     assert code == 1 and "unknown preset 'no-such-preset'" in err and 'Traceback' not in err
+
+
+def test_stream_of_real_clips_says_no_sign_between_them(trained, data_dir):
+    from slr_nb.data.store import build_store
+    rec = Recognizer.load(trained[0]/'model.pth')
+    store = build_store(data_dir/'asl-signs')
+    def hands(x): return (~np.isnan(x[:, 468:489, 0]).all(1) | ~np.isnan(x[:, 522:543, 0]).all(1)).mean()
+    clips = [x for x in map(store.clip, range(len(store))) if len(x) >= 24 and hands(x) >= 0.9][:3]  # clips that show their hands
+    gap = np.full((30, 543, 3), np.nan, np.float32)
+    live = np.concatenate([c for x in clips for c in (x, gap)])
+    events = list(rec.stream(iter(live), window=32, hop=4, threshold=0.))  # any iterator of frames
+    ends = np.cumsum([len(c) + len(gap) for c in clips])
+    starts = ends - np.array([len(c) + len(gap) for c in clips])
+    for s, e, c in zip(starts, ends, clips):  # each clip: a sign while it plays, then "no sign" in its pause
+        said = [w for i, w, _ in events if s <= i < e]
+        assert said and said[0] != 'no sign' and said[-1] == 'no sign', (s, e, events)
+
+
+def test_live_demo_on_a_video_without_window(trained, data_dir):
+    video = data_dir/'pose'/'python__tests__data__test_video.mp4'
+    code, out, err = run('slr-live', trained[0]/'model.pth', '--video', video, '--no-window')
+    assert code == 0 and out.strip(), err
+    assert all(l.split()[1] == 's' for l in out.strip().splitlines())  # "  1.23 s  sign ..."
