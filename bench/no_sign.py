@@ -6,7 +6,8 @@ Trains `--preset` on cafe-asl without `--signer` (its clips are the validation s
 the training signers' calibration clips (`train.calibration`, kept out of training) without looking at that
 signer. Then, on every clip of the held-out signer: the share of its `-` (no sign) clips that the recognizer
 rejects ("no sign": no hands, the `-` class, or top probability under the threshold), and the share of its signed
-clips it wrongly rejects; accuracy on the signed clips with and without rejection counted as an error.
+clips it wrongly rejects; accuracy on the signed clips with and without rejection counted as an error; and, for
+reading only, the same shares at a few other thresholds.
 """
 import argparse, json, os, sys, time, warnings
 from pathlib import Path
@@ -52,6 +53,11 @@ def main():
                signed_accuracy_with_rejection=float((said[signed] == labels[signed]).mean()),
                rejections_by_reason={r: int(sum(1 for x in reasons if (x or '').startswith(r))) for r in ('no hands', 'no-sign class', 'below threshold')},
                seconds=round(time.time() - t0, 1))
+    # for reading only (never used to choose): what other thresholds would do on this signer
+    hands = np.array([p.rejected != 'no hands' for p in preds]); probs = np.array([p.probability for p in preds])
+    out['sweep'] = {str(t): dict(no_sign_rejected=float(((~hands | (probs < t) | (top == '-'))[blank]).mean()) if blank.any() else None,
+                                 signed_wrongly_rejected=float(((~hands | (probs < t) | (top == '-'))[signed]).mean()))
+                    for t in (0.3, 0.5, 0.6, 0.7, 0.8, 0.9)}
     print(json.dumps(out, indent=1))
 
 

@@ -368,14 +368,18 @@ def calibration_split(store, # the training store
 def top_probabilities(model, # an isolated model
                       store, # clips
                       idxs, # which
+                      augment=None, # `(x, rng) -> x` applied to each clip first (the training augmentation)
+                      seed:int=0, # of the augmentation
                       bs:int=64, # batch size
                      )->np.ndarray:
     "The top class probability of each clip (softmax of the sign head)."
-    dev, out = next(model.parameters()).device, []
+    dev, out, rng = next(model.parameters()).device, [], np.random.default_rng(seed)
     model.eval()
     with torch.inference_mode():
         for s in range(0, len(idxs), bs):
-            x, mask = pad_collate([(torch.from_numpy(store.clip(int(i))),) for i in idxs[s:s + bs]])
+            xs = [store.clip(int(i)) for i in idxs[s:s + bs]]
+            if augment is not None: xs = [np.ascontiguousarray(augment(x, rng), np.float32) for x in xs]
+            x, mask = pad_collate([(torch.from_numpy(x),) for x in xs])
             o = model(x.to(dev), mask.to(dev))
             out.append(torch.softmax((o[0] if isinstance(o, tuple) else o).float(), -1).max(-1).values.cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, np.float32)
@@ -487,8 +491,9 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None)->dict|No
     lm = {'lm': NGramLM(2).fit(dls.train.dataset.targets, len(dls.vocab)).to_dict()} if glosses else {}  # a gloss bigram of the training sentences, for beam search
     if calib is not None and len(calib):  # the "no sign" threshold, from training signers' clips the model never saw
         signed = ~np.isin(store.items.label.to_numpy()[calib], NO_SIGN_CLASSES)
-        lm['no_sign'] = dict(threshold=no_sign_threshold(top_probabilities(learn.model, store, calib), signed, t.false_rejection),
-                             calibration_clips=int(len(calib)), false_rejection=t.false_rejection)
+        aug = Augment(**(t.augment if isinstance(t.augment, dict) else {})) if t.augment else None  # as in training: a new signer varies like that
+        lm['no_sign'] = dict(threshold=no_sign_threshold(top_probabilities(learn.model, store, calib, aug), signed, t.false_rejection),
+                             calibration_clips=int(len(calib)), false_rejection=t.false_rejection, augmented=aug is not None)
         results['no_sign_threshold'] = lm['no_sign']['threshold']
     save_recognizer(out/'model.pth', learn.model, list(dls.vocab), dls.cat_vocab,
                     manifest={k: sections[k] for k in ('model_info', 'training_config', 'data')}, final_results=results, **lm)
