@@ -13,13 +13,13 @@ import numpy as np
 from .core import N_FACE, N_HAND, N_POSE, N_LANDMARKS, PARTS
 
 # %% auto #0
-__all__ = ['LEFT_WRIST', 'RIGHT_WRIST', 'TASK_MODELS', 'BACKENDS', 'VIDEO_SUFFIXES', 'ISLR_TYPES', 'STATE_FILE', 'INDEX_FILE',
-           'frame_landmarks', 'assign_hands', 'has_solutions', 'HolisticExtractor', 'model_cache_dir',
-           'task_model_path', 'TasksExtractor', 'tasks_frame', 'make_extractor', 'VideoError', 'open_video',
-           'video_frames', 'hand_frames', 'trim_handless', 'extract_video', 'atomic_write', 'islr_table',
-           'write_islr_parquet', 'find_videos', 'sign_of', 'participant_of', 'ExtractOptions', 'extract_one',
-           'ExtractProgress', 'write_index', 'default_workers', 'extract_folder', 'video_landmarks', 'frames_landmarks',
-           'extract_camera', 'slr_extract']
+__all__ = ['LEFT_WRIST', 'RIGHT_WRIST', 'TASK_MODELS', 'BACKENDS', 'VIDEO_SUFFIXES', 'INCEPTION_WEIGHTS', 'ISLR_TYPES',
+           'STATE_FILE', 'INDEX_FILE', 'frame_landmarks', 'assign_hands', 'has_solutions', 'HolisticExtractor',
+           'model_cache_dir', 'task_model_path', 'TasksExtractor', 'tasks_frame', 'make_extractor', 'VideoError',
+           'open_video', 'video_frames', 'hand_frames', 'trim_handless', 'extract_video', 'FrameFeatures',
+           'atomic_write', 'islr_table', 'write_islr_parquet', 'find_videos', 'sign_of', 'participant_of',
+           'ExtractOptions', 'extract_one', 'ExtractProgress', 'write_index', 'default_workers', 'extract_folder',
+           'video_landmarks', 'frames_landmarks', 'extract_camera', 'slr_extract']
 
 # %% ../nbs/70_extract.ipynb #b44f652a
 def _xyz(landmarks, n:int)->np.ndarray:
@@ -252,23 +252,63 @@ def extract_video(src, # video file or camera index
                   trim:bool=False, # drop leading / trailing frames without hands
                   on_frame=None, # called as on_frame(done, expected) after each decoded frame (progress)
                   info:dict|None=None, # filled with what `video_frames` reports, plus frames and hand_frames
-                 )->np.ndarray:
-    "Landmarks `[T, 543, 3]` float32 (NaN = not detected) of a video, MediaPipe run once per source frame used."
+                  features=None, # a `FrameFeatures`: also the image features of each frame, `[T, 2048]`
+                 ):
+    "Landmarks `[T, 543, 3]` float32 (NaN = not detected) of a video, MediaPipe run once per source frame used; `(landmarks, features)` with `features`."
     own = extractor is None
     ext = make_extractor() if own else extractor
     info = {} if info is None else info
-    rows = []
+    rows, feats, pending = [], [], []
+    def flush():  # image features in batches: one network call per few frames
+        if pending: feats.extend(r for f, n in zip(features([f for f, _ in pending]), [n for _, n in pending]) for r in [f] * n); pending.clear()
     try:
         for rgb, ts, repeat in video_frames(src, fps, max_frames, info):
             f = ext(rgb, ts)
             rows.extend([f] * repeat)
+            if features is not None:
+                pending.append((rgb, repeat))
+                if len(pending) >= features.batch_size: flush()
             if on_frame: on_frame(len(rows), max_frames or int(info['declared_frames'] * info['fps'] / info['source_fps']))
+        if features is not None: flush()
     finally:
         if own: ext.close()
     x = np.stack(rows)
-    if trim: x = trim_handless(x)
+    seen = np.flatnonzero(hand_frames(x))
+    keep = slice(seen[0], seen[-1] + 1) if trim and len(seen) else slice(None)  # `trim_handless`, the same frames for the features
+    x = x[keep]
     info.update(frames=len(x), hand_frames=int(hand_frames(x).sum()))
-    return x
+    return (x, np.stack(feats)[keep]) if features is not None else x
+
+# %% ../nbs/70_extract.ipynb #ac8bfa42
+INCEPTION_WEIGHTS = ('inception_v3_google-0cc3c7bd.pth', 'https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth')  # torchvision's ImageNet file
+
+class FrameFeatures:
+    "InceptionV3 pooled features `[N, 2048]` of RGB frames (the `X2048` of the multi-task recipe)."
+    def __init__(self, weights=None, # a state-dict file, None for torchvision's ImageNet file in the torch cache, or 'random'
+                 batch_size:int=16, # frames per network call
+                ):
+        import torch
+        try: from torchvision.models import inception_v3
+        except ImportError as e: raise ImportError("image features need torchvision: pip install torchvision") from e
+        self.batch_size, self.torch = batch_size, torch
+        if weights == 'random': net = inception_v3(weights=None, aux_logits=False, init_weights=True)
+        else:
+            f = Path(weights) if weights else Path(torch.hub.get_dir())/'checkpoints'/INCEPTION_WEIGHTS[0]
+            if not f.is_file(): raise FileNotFoundError(f"{f}: no InceptionV3 weights; download {INCEPTION_WEIGHTS[1]} there (or give its path), or use weights='random' for tests")
+            net = inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=True)
+            try: net.load_state_dict(torch.load(f, map_location='cpu', weights_only=True))
+            except Exception as e: raise ValueError(f"{f}: not InceptionV3 weights ({type(e).__name__}: {str(e)[:200]})") from None
+            net.aux_logits, net.AuxLogits = False, None
+        net.fc = torch.nn.Identity()
+        self.net = net.eval()
+        self.mean = torch.tensor([0.485, 0.456, 0.406])[:, None, None]; self.std = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+
+    def __call__(self, frames:list)->np.ndarray:
+        "Features `[N, 2048]` float32 of RGB uint8 frames `[H, W, 3]`."
+        torch = self.torch
+        x = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float() / 255
+        x = torch.nn.functional.interpolate((x - self.mean) / self.std, size=(299, 299), mode='bilinear', align_corners=False)
+        with torch.inference_mode(): return torch.cat([self.net(b) for b in x.split(self.batch_size)]).numpy().astype(np.float32)
 
 # %% ../nbs/70_extract.ipynb #6ac241af
 def atomic_write(path, # the file to (re)place
@@ -354,10 +394,21 @@ class ExtractOptions:
     trim: bool = False  # drop leading / trailing frames without hands
     model_paths: dict = field(default_factory=dict)  # Tasks model files {name: path}
     download: bool = True  # Tasks: download missing model files
+    cnn_features: bool = False  # also InceptionV3 image features per frame, `X2048` in an .npz beside each parquet
+    cnn_weights: str|None = None  # their weights: a file, None (torchvision's, from the torch cache) or 'random'
     def key(self)->dict:
         "The options that change the output (what the state file compares)."
         return dict(backend='holistic' if self.backend == 'auto' and has_solutions() else self.backend,
-                    model_complexity=self.model_complexity, fps=self.fps, max_frames=self.max_frames, trim=self.trim)
+                    model_complexity=self.model_complexity, fps=self.fps, max_frames=self.max_frames, trim=self.trim,
+                    **({'cnn_weights': str(self.cnn_weights)} if self.cnn_features else {}))
+
+_frame_features = {}  # per process: one network per weights
+
+def _features_for(options:ExtractOptions):
+    if not options.cnn_features: return None
+    key = str(options.cnn_weights)
+    if key not in _frame_features: _frame_features[key] = FrameFeatures(options.cnn_weights)
+    return _frame_features[key]
 
 def extract_one(source, # the video
                 dest, # the .parquet to write
@@ -368,8 +419,15 @@ def extract_one(source, # the video
     t0, info = time.perf_counter(), {}
     try:
         ext = make_extractor(options.backend, options.model_complexity, options.model_paths, options.download)
-        try: x = extract_video(source, ext, options.fps, options.max_frames, options.trim, on_frame, info)
+        feats = _features_for(options)
+        try: x = extract_video(source, ext, options.fps, options.max_frames, options.trim, on_frame, info, feats)
         finally: ext.close()
+        if feats is not None:  # the features first: the parquet is what says the video is done
+            x, f = x
+            def save(tmp):
+                with open(tmp, 'wb') as fh: np.savez(fh, X2048=f)
+            Path(dest).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(Path(dest).with_suffix('.npz'), save)
         write_islr_parquet(x, dest)
         return dict(ok=True, frames=len(x), hand_frames=info['hand_frames'], pose_frames=int((~np.isnan(x[:, PARTS['pose'], 0]).all(1)).sum()),
                     source_fps=info['source_fps'], fps=info['fps'], seconds=time.perf_counter() - t0)
@@ -444,6 +502,7 @@ def extract_folder(inputs, # video files and folders (searched recursively)
     options = options or ExtractOptions()
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     for p in out.rglob('.*.partial-*'): p.unlink()  # leftovers of a killed run
+    if options.cnn_features: _features_for(options)  # missing weights: fail before starting
     if options.backend != 'holistic' and not (options.backend == 'auto' and has_solutions()): make_extractor(options.backend, options.model_complexity, options.model_paths, options.download).close()  # missing models: fail before starting
     elif not has_solutions(): raise ImportError(f"mediapipe {_mediapipe().__version__} has no mediapipe.solutions.holistic: use backend='tasks'")
     videos, ignored = find_videos(inputs if isinstance(inputs, (list, tuple)) else [inputs])
@@ -576,13 +635,15 @@ def slr_extract(inputs:str, # video files, folders of videos, or a camera index 
                 workers:int=None, # processes (default: one per CPU core)
                 sign_from:str=None, # the sign of each video from its 'file' name or its 'folder'
                 participant_from:str=None, # the participant from the video's 'folder' or the 'parent' folder
+                cnn_features:bool=False, # also InceptionV3 features per frame (X2048, an .npz beside each parquet)
+                cnn_weights:str=None, # their weights: a file (default: torchvision's ImageNet file in the torch cache) or 'random'
                 quiet:bool=False, # no progress lines
                 json:bool=False, # print the summary as JSON
                ):
     "Extract MediaPipe landmarks from videos (or a camera) into a Kaggle-ISLR dataset: one parquet per video + train.csv."
     if not out: sys.exit("slr-extract: give --out DIR")
     paths = dict(kv.split('=', 1) for kv in task_model.split(',')) if task_model else {}
-    opts = ExtractOptions(backend, model_complexity, fps, max_frames, trim, paths)
+    opts = ExtractOptions(backend, model_complexity, fps, max_frames, trim, paths, cnn_features=cnn_features, cnn_weights=cnn_weights)
     srcs = [inputs, *more]
     try:
         if len(srcs) == 1 and srcs[0].isdigit() and not Path(srcs[0]).exists():

@@ -338,9 +338,9 @@ def _gloss_split(store, vstore, d:dict)->dict:
     if missing: warnings.warn(f"validation glosses absent from training: {missing[:10]}; {int((~ok).sum())} validation clip(s) holding them are left out")
     return dict(vocab=vocab, valid_idx=valid_idx[ok], missing_glosses=missing, dropped_valid_clips=int((~ok).sum()), train_idx=train_idx)
 
-def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int, glosses:dict|None=None, train_idx=None):
+def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int, glosses:dict|None=None, train_idx=None, input_key=None):
     aug_kw = {**(CONTINUOUS_AUGMENT if glosses else {}), **(t.augment if isinstance(t.augment, dict) else {})}
-    aug = Augment(**aug_kw) if t.augment else None
+    aug = Augment(**aug_kw) if t.augment and not input_key else None  # augmentations move landmarks, not image features
     if glosses:  # continuous: the vocabulary of the training clips, and only validation clips it can score
         if t.max_len is not None: raise ValueError(f"train.max_len={t.max_len}: continuous models see whole sentences (cropping would cut glosses); set it to null")
         # explicit training indices: validation clips left out for unknown glosses must not fall into training
@@ -348,7 +348,7 @@ def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int, glosses:
                                           bs=bs, num_workers=t.workers)
     return ClipDataLoaders.from_store(store, split_by=d.get('split_by'), valid_values=d.get('valid_values'), valid_store=vstore, train_idx=train_idx,
                                       target='label+category' if multi else 'label', augment=aug, max_len=t.max_len,
-                                      length_mode='resample', bs=bs, num_workers=t.workers)
+                                      length_mode='resample', bs=bs, num_workers=t.workers, input_key=input_key)
 
 NO_SIGN_CLASSES = ('-',)  # dataset classes that mean "no sign" (the cafe-asl / tutorial convention)
 
@@ -409,19 +409,21 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None)->dict|No
     if main: out.mkdir(parents=True, exist_ok=True)
     if t.seed is not None: set_seed(t.seed, reproducible=t.deterministic)
     d = cfg['data']
-    store = build_store(d['path'])
+    input_key = getattr(model_cfg, 'input_key', None)  # a model of image features (FeatureGRU) reads an extra per-frame array
+    extra = {'extra_keys': (input_key,)} if input_key else {}
+    store = build_store(d['path'], **extra)
     if not d.get('valid_data') and d.get('split_by') is None and store.meta['format'] == 'split' and 'val' in set(store.items.group):
         d.update(split_by='group', valid_values='val')  # split folders (e.g. from slr-sentences) bring their own validation split
     if not d.get('valid_data') and d.get('split_by') is None: raise ValueError("say how to validate: valid_data, or split_by with valid_values")
-    vstore = build_store(d['valid_data']) if d.get('valid_data') else None
+    vstore = build_store(d['valid_data'], **extra) if d.get('valid_data') else None
     fp = store.meta['fingerprint'] + (f"+{vstore.meta['fingerprint']}" if vstore else '')
     if resume is not None and d.get('fingerprint') != fp:
         raise ValueError(f"{d['path']}: the data changed since the checkpoint was written (fingerprint {d.get('fingerprint')} -> {fp})")
     d['fingerprint'] = fp
     multi = hasattr(model_cfg, 'n_categories')  # a two-head model learns the category too
     glosses = _gloss_split(store, vstore, d) if is_continuous(model_cfg) else None
-    train_idx, calib = calibration_split(store, d, t.calibration, t.seed) if not glosses and t.calibration else (None, None)
-    dls = _make_dls(store, vstore, d, t, multi, t.bs, glosses, train_idx)
+    train_idx, calib = calibration_split(store, d, t.calibration, t.seed) if not glosses and t.calibration and not input_key else (None, None)
+    dls = _make_dls(store, vstore, d, t, multi, t.bs, glosses, train_idx, input_key)
     model_cfg = replace(model_cfg, n_classes=dls.c, **({'n_categories': len(dls.cat_vocab)} if multi else {}))
     if t.max_len and hasattr(model_cfg, 'preprocess') and not glosses:  # the model caps long clips itself, as in training
         model_cfg = replace(model_cfg, preprocess=replace(_preprocess_config(model_cfg.preprocess), max_len=t.max_len, length_mode='resample'))
@@ -432,7 +434,7 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None)->dict|No
     if t.find_bs and resume is None:
         bs = largest_batch_size(learn, start=min(16, t.bs))
         if t.seed is not None: set_seed(t.seed, reproducible=t.deterministic)
-        dls = _make_dls(store, vstore, d, t, multi, bs, glosses, train_idx)
+        dls = _make_dls(store, vstore, d, t, multi, bs, glosses, train_idx, input_key)
         learn = sign_learner(dls, make_model(model_cfg), loss_func=loss, wd=t.wd)
     monitor = 'gloss_accuracy' if multi and t.monitor == 'accuracy' else t.monitor
     names = ['train_loss', 'valid_loss'] + [getattr(m, '__name__', getattr(m, 'name', '')) for m in learn.metrics]

@@ -89,3 +89,25 @@ def test_changed_video_or_options_are_extracted_again(video, tmp_path):
     os.utime(tmp_path/'v.mp4', ns=(0, 0))  # touched: extracted again
     assert extract_folder([tmp_path/'v.mp4'], tmp_path/'o', ExtractOptions(max_frames=10), progress=False)['extracted'] == 1
     assert extract_folder([tmp_path/'v.mp4'], tmp_path/'o', ExtractOptions(max_frames=10), progress=False)['skipped'] == 1
+
+
+def test_cnn_features_train_feature_gru_end_to_end(video, tmp_path):
+    "Videos -> landmarks + InceptionV3 features (random weights: nothing can be downloaded here) -> FeatureGRU by slr-train."
+    src = tmp_path/'videos'
+    for who in ('alice', 'bob'):
+        for sign in ('hello', 'thanks'):
+            (src/who/sign).mkdir(parents=True); shutil.copy(video, src/who/sign/'1.mp4')
+    r = slr('slr-extract', src, '--out', tmp_path/'data', '--sign-from', 'folder', '--participant-from', 'parent',
+            '--cnn-features', '--cnn-weights', 'random', '--max-frames', '12', '--workers', '2', '--json', '--quiet')
+    assert r.returncode == 0, r.stderr
+    npz = sorted((tmp_path/'data').rglob('*.npz'))
+    assert len(npz) == 4 and np.load(npz[0])['X2048'].shape == (12, 2048)
+    from slr_nb.data.store import build_store
+    store = build_store(tmp_path/'data', extra_keys=('X2048',))
+    assert len(store) == 4 and store.extra('X2048', 0).shape == (12, 2048) and sorted(set(store.items.group)) == ['alice', 'bob']
+    t = slr('slr-train', 'feature-gru', '--data', tmp_path/'data', '--split-by', 'group', '--valid-values', 'bob', '--epochs', '2', '--out', tmp_path/'run')
+    assert t.returncode == 0, t.stderr[-2000:]
+    man = json.loads((tmp_path/'run'/'manifest.json').read_text())
+    assert man['model_info']['name'] == 'feature_gru' and man['final_results']['valid_clips'] == 2 and man['final_results']['epochs_done'] == 2
+    r = slr('slr-extract', src, '--out', tmp_path/'data', '--cnn-features', '--cnn-weights', tmp_path/'none.pth', '--quiet')
+    assert r.returncode == 1 and 'inception_v3_google' in r.stderr

@@ -49,10 +49,11 @@ class ClipDataset(torch.utils.data.Dataset):
                  length_mode:str='crop', # how to cap: 'crop' or 'resample'
                  train:bool=False, # random crops and augmentation only when True
                  segment:int|None=None, # gloss sequences: train on a random run of whole glosses of at most this many frames (needs spans)
+                 input_key:str|None=None, # give this extra per-frame array of the store (e.g. 'X2048') instead of the landmarks
                 ):
         if target not in ('label', 'label+category', 'glosses'): raise ValueError(f"unknown target {target!r}")
         self.store, self.target, self.augment, self.max_len, self.length_mode, self.train = store, target, augment, max_len, length_mode, train
-        self.segment = segment
+        self.segment, self.input_key = segment, input_key
         self.idxs = np.arange(len(store)) if idxs is None else np.asarray(idxs)
         items = store.items.iloc[self.idxs]
         self.vocab = vocab if vocab is not None else labels_vocab(store.items, target)
@@ -77,9 +78,10 @@ class ClipDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ()))) if self.train else None  # torch seeds workers and set_seed
-        x, y = self.store.clip(self.idxs[i]), self.targets[i]
-        if self.train and self.segment and self.target == 'glosses': x, y = self._segment(x, y, self.idxs[i], rng)
-        if self.train and self.augment is not None: x = self.augment(x, rng)
+        j, y = self.idxs[i], self.targets[i]
+        x = self.store.clip(j) if self.input_key is None else self.store.extra(self.input_key, j)
+        if self.train and self.segment and self.target == 'glosses': x, y = self._segment(x, y, j, rng)
+        if self.train and self.augment is not None and self.input_key is None: x = self.augment(x, rng)  # augmentations move landmarks
         x = torch.from_numpy(np.ascontiguousarray(fit_length(x, self.max_len, self.length_mode, rng), dtype=np.float32))
         if self.target == 'label+category': return x, y, self.categories[i]
         return x, y
@@ -163,6 +165,7 @@ class ClipDataLoaders(DataLoaders):
                    bucket:bool=True, # bucket training batches by length
                    num_workers:int|None=None, # loader worker processes: `default_workers()` when None, 0 loads in this process
                    device=None, # where batches go; fastai's default device when None
+                   input_key:str|None=None, # feed this extra per-frame array (e.g. 'X2048') instead of the landmarks
                   ):
         "Training and validation loaders from a store."
         if valid_store is not None:  # all its clips, or those of valid_idx
@@ -182,7 +185,7 @@ class ClipDataLoaders(DataLoaders):
             cat_vocab = labels_vocab(items, 'category') if target == 'label+category' else None
         else: cat_vocab = None
         if num_workers is None: num_workers = default_workers()
-        kw = dict(vocab=vocab, cat_vocab=cat_vocab, target=target, max_len=max_len, length_mode=length_mode)
+        kw = dict(vocab=vocab, cat_vocab=cat_vocab, target=target, max_len=max_len, length_mode=length_mode, input_key=input_key)
         train_ds = ClipDataset(store, train_idx, augment=augment, train=True, **kw)
         valid_ds = ClipDataset(vstore, valid_idx, **kw)
         dls = cls(ClipDataLoader(train_ds, bucket=bucket, bs=bs, shuffle=True, drop_last=len(train_ds) > bs, num_workers=num_workers),

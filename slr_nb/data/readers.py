@@ -154,7 +154,9 @@ def _read_csv(path:Path, required=())->list[dict]:
 class KaggleISLR(Reader):
     "Kaggle ISLR (`asl-signs`): `train.csv` + one long-format parquet file per clip."
     format = 'kaggle'
-    def __init__(self, path, csv_name='train.csv'): super().__init__(path); self.csv_name = csv_name
+    def __init__(self, path, csv_name='train.csv', extra_keys=()):
+        super().__init__(path); self.csv_name, self.extra_keys = csv_name, tuple(extra_keys)
+    def options(self): return dict(extra_keys=self.extra_keys) if self.extra_keys else {}
     @classmethod
     def detect(cls, path): return (path/'train.csv').is_file() and any(path.rglob('*.parquet'))
 
@@ -169,7 +171,18 @@ class KaggleISLR(Reader):
     def read(self, e):
         r = e.row
         return Clip(read_parquet_landmarks(e.source), label=r['sign'], group=r.get('participant_id'), source=e.source,
-                    meta={k: v for k, v in r.items() if k not in ('path', 'sign', 'participant_id')})
+                    meta={k: v for k, v in r.items() if k not in ('path', 'sign', 'participant_id')}, extras=self._extras(e.source))
+
+    def _extras(self, source)->dict:
+        "The `extra_keys` arrays of a clip, from the `.npz` beside its parquet (what `slr-extract --cnn-features` writes)."
+        if not self.extra_keys: return {}
+        f = Path(source).with_suffix('.npz')
+        if not f.is_file(): raise ClipError(source, f"no {f.name} beside it for the extra array(s) {list(self.extra_keys)}")
+        try:
+            with np.load(f) as z: out = {k: z[k] for k in self.extra_keys if k in z.files}
+        except Exception as err: raise ClipError(f, f"cannot read npz: {type(err).__name__}: {err}") from None
+        if len(out) < len(self.extra_keys): raise ClipError(f, f"no key(s) {[k for k in self.extra_keys if k not in out]}")
+        return out
 
 # %% ../../nbs/05_data.readers.ipynb #4a0516b8
 GROUP_COLUMNS = ('signer', 'participant_id', 'participant', 'session', 'group')

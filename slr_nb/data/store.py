@@ -17,7 +17,7 @@ from .readers import *
 __all__ = ['STORE_VERSION', 'cache_dir', 'fingerprint', 'ClipStore', 'build_store', 'split_by']
 
 # %% ../../nbs/06_data.store.ipynb #5d9e1a4b
-STORE_VERSION = 1
+STORE_VERSION = 2
 
 def cache_dir()->Path:
     "Where slr_nb keeps built stores: `$SLR_NB_CACHE`, else `~/.cache/slr_nb`."
@@ -43,19 +43,26 @@ def _item_row(c:Clip)->dict:
 
 def _write_store(reader:Reader, tmp:Path, dtype:str, fp:str):
     "Stream the reader's clips into a store folder at `tmp`."
-    offsets, rows, problems = [0], [], []
+    offsets, rows, problems, extras = [0], [], [], {}  # extras: key -> (file, features per frame)
     with open(tmp/'frames.bin', 'wb') as f:
         for item in reader:
             if isinstance(item, Problem): problems.append(item.__dict__); continue
+            bad = [k for k, a in item.extras.items() if a.ndim != 2 or len(a) != len(item) or (k in extras and a.shape[1] != extras[k][1])]
+            if bad:  # per-frame arrays must line up with the frames (and with each other): the clip is left out
+                problems.append(Problem(item.source, f"extra array(s) {bad} are not [{len(item)} frames, D] like the others").__dict__); continue
             f.write(np.ascontiguousarray(item.landmarks, dtype=dtype).tobytes())
+            for k, a in item.extras.items():
+                if k not in extras: extras[k] = (open(tmp/f'extra-{k}.bin', 'wb'), a.shape[1])
+                extras[k][0].write(np.ascontiguousarray(a, dtype=np.float32).tobytes())
             offsets.append(offsets[-1] + len(item))
             rows.append(_item_row(item))
+    for fh, _ in extras.values(): fh.close()
     np.save(tmp/'offsets.npy', np.array(offsets, np.int64))
     items = pd.DataFrame(rows, columns=list(dict.fromkeys([*_ITEM_FIELDS, *(k for r in rows for k in r)])))
     items.to_parquet(tmp/'items.parquet', index=False)
     (tmp/'problems.json').write_text(json.dumps(problems, indent=1))
     meta = dict(version=STORE_VERSION, format=reader.format, source=str(reader.path.resolve()), options=reader.options(),
-                dtype=dtype, clips=len(rows), frames=offsets[-1], fingerprint=fp)
+                dtype=dtype, clips=len(rows), frames=offsets[-1], fingerprint=fp, extras={k: d for k, (_, d) in extras.items()})
     (tmp/'meta.json').write_text(json.dumps(meta, indent=1, default=str))  # written last: its presence means complete
 
 # %% ../../nbs/06_data.store.ipynb #4e58cbc4
@@ -70,12 +77,17 @@ class ClipStore:
                        if n else np.zeros((0, N_LANDMARKS, 3), self.meta['dtype']))
         self.items = pd.read_parquet(self.path/'items.parquet')
         self.problems = [Problem(**p) for p in json.loads((self.path/'problems.json').read_text())]
+        self.extras = {k: np.memmap(self.path/f'extra-{k}.bin', dtype=np.float32, mode='r', shape=(n, d)) for k, d in self.meta.get('extras', {}).items() if n}
 
     def __len__(self): return len(self.offsets) - 1
     def __getitem__(self, i:int)->np.ndarray: return self.frames[self.offsets[i]:self.offsets[i+1]]
     def clip(self, i:int)->np.ndarray:
         "Clip `i` as a float32 array of its own."
         return np.array(self[i], dtype=np.float32)
+    def extra(self, key:str, i:int)->np.ndarray:
+        "Clip `i`'s per-frame extra array `key` (e.g. `X2048` image features) `[T, D]` float32."
+        if key not in self.extras: raise KeyError(f"{self.path}: no extra array {key!r} in this store (it has {list(self.extras) or 'none'}); build it with extra_keys=({key!r},)")
+        return np.array(self.extras[key][self.offsets[i]:self.offsets[i+1]])
     @property
     def lengths(self)->np.ndarray: return np.diff(self.offsets)
     def __repr__(self): return f"ClipStore({len(self)} clips, {len(self.frames)} frames, {self.meta['dtype']}, from {self.meta['format']} {self.meta['source']})"

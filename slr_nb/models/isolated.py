@@ -180,6 +180,7 @@ class FeatureGRUConfig:
     dim: int = 256  # GRU width (both directions together)
     layers: int = 2  # GRU depth
     dropout: float = 0.3  # dropout between layers and before the classifier
+    input_key: str = 'X2048'  # the store's extra per-frame array it reads (training feeds it instead of the landmarks)
     arch: str = 'feature_gru'  # registry key
 
 class FeatureGRU(nn.Module):
