@@ -69,6 +69,12 @@ class Recognizer:
         return cls(model, blob['classes'], blob.get('info'))
 
     def _tensor(self, clip):
+        key = getattr(self.model.config, 'input_key', None)
+        if key:  # a model of image features (FeatureGRU): it takes those, [T, D]
+            x = np.asarray(clip, np.float32) if not isinstance(clip, (str, Path)) else None
+            if x is None or x.ndim != 2 or x.shape[1] != self.model.config.n_in:
+                raise ValueError(f"this {self.model.config.arch} model reads per-frame image features {key} [T, {self.model.config.n_in}] (slr_nb.extract.FrameFeatures), not {'a file' if x is None else x.shape}")
+            return torch.from_numpy(np.ascontiguousarray(x))[None]
         x = _landmarks_of(clip)
         if x.ndim != 3 or x.shape[1:] != (543, 3): raise ValueError(f"expected landmarks [T, 543, 3], got {x.shape}")
         return torch.from_numpy(np.ascontiguousarray(x))[None]
@@ -76,7 +82,7 @@ class Recognizer:
     def probabilities(self, clip)->np.ndarray:
         "Class probabilities of one clip (landmarks or a landmark file)."
         x = self._tensor(clip)
-        if bool(missing_hands(x)[0]):
+        if x.ndim == 4 and bool(missing_hands(x)[0]):
             warnings.warn(f"{clip if isinstance(clip, (str, Path)) else 'clip'}: no hand detected in any frame; the prediction rests on face and body only", stacklevel=2)
         return self._probs(x)
 
@@ -97,7 +103,7 @@ class Recognizer:
         top = [(self.classes[i], float(p[i])) for i in np.argsort(-p)[:topk]]
         best, pb = top[0]
         t = self.threshold if threshold is None else threshold
-        why = ('no hands' if bool(missing_hands(x)[0]) else 'no-sign class' if best in NO_SIGN_CLASSES
+        why = ('no hands' if x.ndim == 4 and bool(missing_hands(x)[0]) else 'no-sign class' if best in NO_SIGN_CLASSES
                else f'below threshold {t:.3f}' if t is not None and pb < t else None)
         return Prediction(top, NO_SIGN if why else best, pb, why)
 

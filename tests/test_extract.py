@@ -109,5 +109,8 @@ def test_cnn_features_train_feature_gru_end_to_end(video, tmp_path):
     assert t.returncode == 0, t.stderr[-2000:]
     man = json.loads((tmp_path/'run'/'manifest.json').read_text())
     assert man['model_info']['name'] == 'feature_gru' and man['final_results']['valid_clips'] == 2 and man['final_results']['epochs_done'] == 2
+    from slr_nb.inference import Recognizer
+    pred = Recognizer.load(tmp_path/'run'/'model.pth').predict(store.extra('X2048', 0), topk=2)
+    assert sorted(c for c, _ in pred) == ['hello', 'thanks']
     r = slr('slr-extract', src, '--out', tmp_path/'data', '--cnn-features', '--cnn-weights', tmp_path/'none.pth', '--quiet')
     assert r.returncode == 1 and 'inception_v3_google' in r.stderr
