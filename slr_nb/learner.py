@@ -320,8 +320,17 @@ def use_gloo_broadcast():
     except ImportError: raise ImportError("training in several processes needs accelerate: pip install accelerate") from None
     fastai.distributed.DistributedDL._broadcast = _broadcast
 
+def _leave_together():
+    "At exit of a process of a multi-process run: wait for the others, then close the process group (an open gloo group aborts the process)."
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        try: dist.barrier()
+        finally: dist.destroy_process_group()
+
 def _distributed(learn):
     "fastai's data-parallel context (through Hugging Face accelerate), on CPU processes too."
+    import atexit
+    atexit.register(_leave_together)  # the main process writes the model after training: the others must not leave before
     use_gloo_broadcast()
     # sync_bn would swap MaskedBatchNorm1d for a SyncBatchNorm that ignores the mask (and needs CUDA)
     return learn.distrib_ctx(sync_bn=False, cpu=not _on_cuda(learn))
