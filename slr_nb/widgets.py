@@ -1,4 +1,4 @@
-"""Jupyter widgets to look at data: `LandmarkPlayer` plays a clip (hands, pose and face with MediaPipe's connections), `DatasetExplorer` browses a dataset by class and group.
+"""Jupyter widgets to look at data: `LandmarkPlayer` plays a clip (hands, pose and face with MediaPipe's connections), `DatasetExplorer` browses a dataset by class and group, `PredictionExplorer` shows what a model says of each clip.
 
 Docs: https://slr-nb.github.io/slr_nb/widgets.html.md"""
 
@@ -11,7 +11,8 @@ import pandas as pd
 from .core import PARTS, N_LANDMARKS
 
 # %% auto #0
-__all__ = ['HAND_CONNECTIONS', 'POSE_CONNECTIONS', 'skeleton_segments', 'LandmarkPlayer', 'clip_stats', 'DatasetExplorer']
+__all__ = ['HAND_CONNECTIONS', 'POSE_CONNECTIONS', 'skeleton_segments', 'LandmarkPlayer', 'clip_stats', 'DatasetExplorer',
+           'PredictionExplorer']
 
 # %% ../nbs/90_widgets.ipynb #3ccf4905
 def _widgets():
@@ -47,7 +48,7 @@ class LandmarkPlayer:
                  size:float=3.2, # inches per view
                  title:str|None=None, # above the views
                 ):
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure  # not pyplot: no figure shown twice, no interactive state to juggle
         if isinstance(clip, tuple): store, i = clip; clip = store.clip(int(i)); title = title or f"{store.items.label.iloc[int(i)]} (clip {int(i)})"
         x = np.asarray(clip, np.float32)
         if x.ndim != 3 or x.shape[1:] != (N_LANDMARKS, 3): raise ValueError(f"LandmarkPlayer needs landmarks [T, {N_LANDMARKS}, 3], got {x.shape}")
@@ -66,9 +67,8 @@ class LandmarkPlayer:
         ok = np.isfinite(pts[:, :2]).all(1)
         lo, hi = (pts[ok, :2].min(0), pts[ok, :2].max(0)) if ok.any() else (np.zeros(2), np.ones(2))
         pad = 0.05 * (hi - lo).max()
-        was = plt.isinteractive(); plt.ioff()
-        self.fig, axes = plt.subplots(1, len(views), figsize=(size * len(views), size), squeeze=False)
-        if was: plt.ion()
+        self.fig = Figure(figsize=(size * len(views), size))
+        axes = self.fig.subplots(1, len(views), squeeze=False)
         self.axes = dict(zip(views, axes[0]))
         self.artists = {}
         from matplotlib.collections import LineCollection
@@ -176,6 +176,75 @@ class DatasetExplorer:
         if i is None: return
         self.current = LandmarkPlayer((self.store, i))
         with self.player: clear_output(wait=True); display(self.current.widget)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)
+
+# %% ../nbs/90_widgets.ipynb #f63cd5c2
+class PredictionExplorer:
+    "A recognizer's answers on clips of a store, one clip at a time: the player and the top-k (or the CTC posteriors)."
+    def __init__(self, rec, # a `Recognizer`
+                 store, # a `ClipStore` with labels (or gloss sequences)
+                 idxs=None, # which clips (all when None), e.g. the held-out ones
+                 topk:int=5, # classes in the bar chart
+                ):
+        self.rec, self.store, self.topk = rec, store, topk
+        self.idxs = np.arange(len(store)) if idxs is None else np.asarray(idxs)
+        self._widget = None
+
+    def explain(self, i:int)->dict:
+        "What the model says of store clip `i`: the truth, the answer, whether it is right (and the per-frame posteriors of a CTC model)."
+        import torch
+        clip, items = self.store.clip(int(i)), self.store.items
+        if self.rec.continuous:
+            ref = list(items.glosses.iloc[int(i)]) if 'glosses' in items else []
+            with torch.inference_mode(): lp, ol = self.rec.model(torch.from_numpy(clip)[None])
+            return dict(reference=ref, decoded=self.rec.transcribe(clip, 'greedy'), posteriors=lp[0, :int(ol[0])].exp().numpy())
+        pred = self.rec.predict(clip, self.topk)
+        label = items.label.iloc[int(i)]
+        return dict(label=label, sign=pred.sign, topk=list(pred), correct=pred[0][0] == label, rejected=pred.rejected)
+
+    def plot(self, i:int):
+        "The answer for clip `i` as a figure (bars of the top-k, or the CTC posteriors over time)."
+        from matplotlib.figure import Figure
+        e = self.explain(i)
+        fig = Figure(figsize=(4.2, 3.2)); ax = fig.subplots()
+        if self.rec.continuous:
+            P, classes = e['posteriors'], self.rec.classes
+            shown = sorted({0, *[classes.index(g) for g in e['reference'] + e['decoded'] if g in classes]})
+            for k in shown: ax.plot(P[:, k], lw=1.5 if k else 0.8, ls='-' if k else ':', label=classes[k])
+            ax.set_xlabel('output step'); ax.set_ylabel('probability'); ax.legend(fontsize=7)
+            ok = e['decoded'] == e['reference']
+            ax.set_title(f"{'right' if ok else 'wrong'}: {' '.join(e['decoded']) or '(nothing)'}\nreference: {' '.join(e['reference'])}", fontsize=8)
+        else:
+            names, probs = zip(*e['topk'])
+            ax.barh(range(len(names))[::-1], probs, color=['#2a9d8f' if n == e['label'] else '#b0b7bf' for n in names])
+            ax.set_yticks(range(len(names))[::-1], names, fontsize=8); ax.set_xlim(0, 1); ax.set_xlabel('probability')
+            ax.set_title(f"{'right' if e['correct'] else 'wrong'}: says {e['sign']!r}, is {e['label']!r}", fontsize=9)
+        fig.tight_layout()
+        return fig
+
+    @property
+    def widget(self):
+        if self._widget is None:
+            w = _widgets()
+            items = self.store.items
+            what = items.glosses.map(' '.join) if self.rec.continuous and 'glosses' in items else items.label
+            self.clip = w.Dropdown(options=[(f"{i}: {what.iloc[int(i)]}", int(i)) for i in self.idxs[:1000]], description='clip')
+            self.left, self.right = w.Output(), w.Output()
+            self.clip.observe(lambda ch: self.show(ch['new']), names='value')
+            self._widget = w.VBox([self.clip, w.HBox([self.left, self.right])])
+            if len(self.idxs): self.show(int(self.idxs[0]))
+        return self._widget
+
+    def show(self, i:int):
+        "Open store clip `i`: the player on the left, the answer on the right."
+        from IPython.display import display, clear_output
+        self.player, self.fig = LandmarkPlayer((self.store, i)), self.plot(i)
+        if self._widget is None: return
+        with self.left: clear_output(wait=True); display(self.player.widget)
+        with self.right: clear_output(wait=True); display(self.fig)
 
     def _ipython_display_(self):
         from IPython.display import display
