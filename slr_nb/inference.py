@@ -13,14 +13,14 @@ import numpy as np
 import torch
 from .data.readers import load_landmarks
 from .preprocess import missing_hands
-from fastcore.basics import patch
+from fastcore.basics import patch, store_attr
 from .learner import load_recognizer_file, NO_SIGN_CLASSES
 from .models.continuous import recognize, is_continuous, DECODERS
 from .vocab import NGramLM, wer, sequence_accuracy, error_counts
 
 # %% auto #0
 __all__ = ['NO_SIGN', 'ONNX_FORMAT', 'Prediction', 'Recognizer', 'latency', 'synthetic_like', 'evaluate', 'evaluate_continuous',
-           'StreamRecognizer', 'OnnxModel', 'export_onnx', 'max_abs_difference']
+           'StreamRecognizer', 'SignStream', 'OnnxModel', 'export_onnx', 'max_abs_difference']
 
 # %% ../nbs/60_inference.ipynb #c18b2d89
 NO_SIGN = 'no sign'
@@ -257,6 +257,40 @@ class StreamRecognizer:
         return self.glosses
 
 # %% ../nbs/60_inference.ipynb #a1d7c6f8
+class SignStream:
+    "Isolated signs from landmark frames pushed one at a time: a sign is said once `votes` predictions in a row agree."
+    def __init__(self, rec:Recognizer, # an isolated recognizer
+                 window:int=32, # frames each prediction sees
+                 hop:int=4, # frames between predictions
+                 votes:int=2, # predictions in a row that must agree before a sign is said
+                 threshold:float|None=None, # "no sign" under this top probability (None: `rec.threshold`)
+                 topk:int=1, # classes kept in `last`, the latest prediction
+                ):
+        if rec.continuous: raise ValueError("SignStream follows isolated signs; for a continuous model use StreamRecognizer")
+        store_attr()
+        self.reset()
+
+    def reset(self):
+        "Forget the stream."
+        from collections import deque
+        self.buffer, self.n, self.said, self.candidate, self.agree, self.last = deque(maxlen=self.window), 0, None, None, 0, None
+
+    def push(self, frame:np.ndarray, # one frame of landmarks [543, 3]
+            )->tuple|None:
+        "Take one frame; `(frame_index, sign, probability)` when the sign said changes, else None."
+        self.buffer.append(np.asarray(frame, np.float32)); self.n += 1
+        if len(self.buffer) < min(self.window, 8) or self.n % self.hop: return None
+        recent = torch.from_numpy(np.stack(list(self.buffer)[-self.hop:]))[None]
+        if bool(missing_hands(recent)[0]): p = Prediction([], NO_SIGN, 0., 'no hands')  # the hands just left: no need to ask the model
+        else: p = self.rec.predict(np.stack(self.buffer), topk=self.topk, threshold=self.threshold)
+        self.last = p
+        self.agree = self.agree + 1 if p.sign == self.candidate else 1
+        self.candidate = p.sign
+        if self.agree >= self.votes and self.candidate != self.said:
+            self.said = self.candidate
+            return self.n - 1, self.said, p.probability
+        return None
+
 @patch
 def stream(self:Recognizer, frames, # iterable of RGB frames [H, W, 3] uint8, or landmark frames [543, 3]
            window:int=32, # frames each prediction sees
@@ -267,10 +301,8 @@ def stream(self:Recognizer, frames, # iterable of RGB frames [H, W, 3] uint8, or
            extractor=None, # for image frames: a callable from `slr_nb.extract.make_extractor` (a new one when None)
           ):
     "Yield `(frame_index, sign, probability)` each time the recognised sign changes ('no sign' between signs)."
-    if self.continuous: raise ValueError("stream follows isolated signs; for a continuous model use StreamRecognizer")
-    from collections import deque
-    buf, ext, own = deque(maxlen=window), extractor, False
-    said, cand, run = None, None, 0
+    signs = SignStream(self, window, hop, votes, threshold)
+    ext, own = extractor, False
     try:
         for i, f in enumerate(frames):
             f = np.asarray(f)
@@ -279,17 +311,7 @@ def stream(self:Recognizer, frames, # iterable of RGB frames [H, W, 3] uint8, or
                     from slr_nb.extract import make_extractor
                     ext, own = make_extractor(), True
                 f = ext(np.ascontiguousarray(f), int(round(1000 * i / fps)))
-            buf.append(f.astype(np.float32, copy=False))
-            if len(buf) < min(window, 8) or (i + 1) % hop: continue
-            recent = torch.from_numpy(np.stack(list(buf)[-hop:]))[None]
-            if bool(missing_hands(recent)[0]): sign, prob = NO_SIGN, 0.  # the hands just left: no need to ask the model
-            else:
-                p = self.predict(np.stack(buf), topk=1, threshold=threshold); sign, prob = p.sign, p.probability
-            run = run + 1 if sign == cand else 1
-            cand = sign
-            if run >= votes and cand != said:
-                said = cand
-                yield i, said, prob
+            if (event := signs.push(f)) is not None: yield event
     finally:
         if own: ext.close()
 
