@@ -1,4 +1,4 @@
-"""Jupyter widgets to look at data: `LandmarkPlayer` plays a clip (hands, pose and face with MediaPipe's connections), `DatasetExplorer` browses a dataset by class and group, `PredictionExplorer` shows what a model says of each clip.
+"""Jupyter widgets to look at data: `LandmarkPlayer` plays a clip (hands, pose and face with MediaPipe's connections), `DatasetExplorer` browses a dataset by class and group, `PredictionExplorer` shows what a model says of each clip, `WebcamRecognizer` recognises signs live from the browser's webcam.
 
 Docs: https://slr-nb.github.io/slr_nb/widgets.html.md"""
 
@@ -12,7 +12,7 @@ from .core import PARTS, N_LANDMARKS
 
 # %% auto #0
 __all__ = ['HAND_CONNECTIONS', 'POSE_CONNECTIONS', 'skeleton_segments', 'LandmarkPlayer', 'clip_stats', 'DatasetExplorer',
-           'PredictionExplorer']
+           'PredictionExplorer', 'skeleton_lines', 'WebcamRecognizer']
 
 # %% ../nbs/90_widgets.ipynb #3ccf4905
 def _widgets():
@@ -245,6 +245,211 @@ class PredictionExplorer:
         if self._widget is None: return
         with self.left: clear_output(wait=True); display(self.player.widget)
         with self.right: clear_output(wait=True); display(self.fig)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)
+
+# %% ../nbs/90_widgets.ipynb #74b6d18a
+_WEBCAM_JS = r"""
+function render({ model, el }) {
+  const box = document.createElement('div'); box.className = 'slr-webcam';
+  const button = document.createElement('button'); button.className = 'slr-webcam-button'; button.textContent = 'Start camera';
+  const stage = document.createElement('div'); stage.className = 'slr-webcam-stage';
+  if (model.get('mirror')) stage.style.transform = 'scaleX(-1)';  // a selfie view: video and skeleton flipped together
+  const video = document.createElement('video'); video.muted = true; video.playsInline = true; video.autoplay = true;
+  video.style.width = model.get('width') + 'px';
+  const overlay = document.createElement('canvas'); overlay.className = 'slr-webcam-overlay';
+  stage.append(video, overlay);
+  const sign = document.createElement('div'); sign.className = 'slr-webcam-sign';
+  const bars = document.createElement('div'); bars.className = 'slr-webcam-topk';
+  const status = document.createElement('div'); status.className = 'slr-webcam-status';
+  box.append(button, stage, sign, bars, status); el.append(box);
+  const grab = document.createElement('canvas');
+  let stream = null, timer = null, waiting = 0;
+
+  function showResult() {
+    sign.textContent = model.get('text');
+    bars.replaceChildren(...model.get('topk').map(([name, p]) => {
+      const row = document.createElement('div'); row.className = 'slr-webcam-bar';
+      const fill = document.createElement('span'); fill.style.width = Math.round(100 * p) + '%';
+      const label = document.createElement('em'); label.textContent = `${name} ${(100 * p).toFixed(0)}%`;
+      row.append(fill, label); return row;
+    }));
+  }
+  function showStatus() { status.textContent = model.get('error') || model.get('status'); }
+  function drawSkeleton() {
+    const w = video.clientWidth, h = video.clientHeight;
+    overlay.width = w; overlay.height = h;
+    const g = overlay.getContext('2d'); g.clearRect(0, 0, w, h); g.lineWidth = 2.5;
+    for (const part of model.get('skeleton')) {
+      g.strokeStyle = part.colour; g.beginPath();
+      for (const [x1, y1, x2, y2] of part.lines) { g.moveTo(x1 * w, y1 * h); g.lineTo(x2 * w, y2 * h); }
+      g.stroke();
+    }
+  }
+  function sendFrame() {
+    // one frame in flight: the next leaves when the kernel acknowledged the last (or after 3 s without answer)
+    if ((waiting && performance.now() - waiting < 3000) || video.readyState < 2 || !video.videoWidth) return;
+    const w = model.get('send_width'), h = Math.round(w * video.videoHeight / video.videoWidth);
+    grab.width = w; grab.height = h; grab.getContext('2d').drawImage(video, 0, 0, w, h);
+    waiting = performance.now();
+    grab.toBlob(async (blob) => {
+      const buffer = await blob.arrayBuffer();
+      model.send({ type: 'frame', t: Math.round(performance.now()) }, undefined, [buffer]);
+    }, 'image/jpeg', 0.85);
+  }
+  async function start() {
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+    } catch (e) {
+      model.set('error', `camera: ${e.name}: ${e.message}`); model.save_changes(); showStatus(); return;
+    }
+    video.srcObject = stream; await video.play();
+    button.textContent = 'Stop camera'; model.set('running', true); model.save_changes();
+    timer = setInterval(sendFrame, 1000 / model.get('fps'));
+  }
+  function stop() {
+    if (timer) clearInterval(timer);
+    if (stream) stream.getTracks().forEach((t) => t.stop());
+    stream = null; timer = null; waiting = 0; button.textContent = 'Start camera';
+    model.set('running', false); model.save_changes();
+  }
+  model.on('msg:custom', (msg) => { if (msg.type === 'ack') waiting = 0; });
+  model.on('change:text', showResult); model.on('change:topk', showResult);
+  model.on('change:skeleton', drawSkeleton);
+  model.on('change:status', showStatus); model.on('change:error', showStatus);
+  button.addEventListener('click', () => (stream ? stop() : start()));
+  showResult(); showStatus();
+  if (model.get('autostart')) start();
+  return () => stop();
+}
+export default { render };
+"""
+
+_WEBCAM_CSS = """
+.slr-webcam { font-family: sans-serif; }
+.slr-webcam-stage { position: relative; display: inline-block; margin-top: 4px; }
+.slr-webcam-stage video { display: block; background: #222; }
+.slr-webcam-overlay { position: absolute; left: 0; top: 0; pointer-events: none; }
+.slr-webcam-sign { font-size: 1.8em; font-weight: bold; min-height: 1.3em; }
+.slr-webcam-bar { position: relative; width: 240px; height: 1.3em; background: #eef0f2; margin: 2px 0; }
+.slr-webcam-bar span { position: absolute; left: 0; top: 0; bottom: 0; background: #2a9d8f; }
+.slr-webcam-bar em { position: relative; font-style: normal; font-size: 0.85em; padding-left: 4px; }
+.slr-webcam-status { font-size: 0.8em; color: #666; }
+"""
+
+# %% ../nbs/90_widgets.ipynb #fe0b8125
+from functools import cache
+
+@cache
+def _webcam_widget_class():
+    try: import anywidget, traitlets as t
+    except ImportError as e: raise ImportError("WebcamRecognizer needs anywidget: pip install anywidget (in Colab also: from google.colab import output; output.enable_custom_widget_manager())") from e
+    class WebcamWidget(anywidget.AnyWidget):
+        "The browser side of `WebcamRecognizer`: camera, frames to the kernel, the answer and the skeleton drawn."
+        _esm, _css = _WEBCAM_JS, _WEBCAM_CSS
+        fps = t.Float(10.).tag(sync=True)
+        width = t.Int(480).tag(sync=True)  # pixels of the video shown
+        send_width = t.Int(320).tag(sync=True)  # pixels of the frames sent (MediaPipe needs no more)
+        mirror = t.Bool(True).tag(sync=True)
+        autostart = t.Bool(False).tag(sync=True)
+        running = t.Bool(False).tag(sync=True)
+        text = t.Unicode('').tag(sync=True)
+        topk = t.List([]).tag(sync=True)
+        skeleton = t.List([]).tag(sync=True)
+        status = t.Unicode('camera off').tag(sync=True)
+        error = t.Unicode('').tag(sync=True)
+    return WebcamWidget
+
+def skeleton_lines(frame:np.ndarray, # one frame of landmarks [543, 3] (x, y in [0, 1] of the image)
+                  )->list:
+    "The skeleton of one frame for the browser: per part its colour and lines `[x1, y1, x2, y2]`."
+    return [dict(part=p, colour=_COLOURS[p], lines=np.round(seg.reshape(-1, 4), 4).tolist())
+            for p, seg in skeleton_segments(frame).items() if len(seg)]
+
+# %% ../nbs/90_widgets.ipynb #6a633e15
+class WebcamRecognizer:
+    "The browser's webcam in a notebook: each frame's landmarks extracted in the kernel, the live sign (or glosses) and the skeleton shown over the video."
+    def __init__(self, rec, # a `Recognizer` (isolated or continuous)
+                 follow=None, # a `SignStream` or `StreamRecognizer` over `rec` (one with its defaults when None)
+                 fps:float=10., # frames the browser sends per second (at most: one frame in flight)
+                 width:int=480, # pixels of the video shown
+                 mirror:bool=True, # show the camera as a mirror (the answer does not depend on it)
+                 autostart:bool=False, # start the camera when shown, without the button
+                 extractor=None, # landmarks of an RGB frame: a callable from `slr_nb.extract.make_extractor` (made on the first frame when None)
+                ):
+        from slr_nb.inference import SignStream, StreamRecognizer
+        self.rec, self.fps, self.width, self.mirror, self.autostart, self.extractor = rec, fps, width, mirror, autostart, extractor
+        self.follow = follow or (StreamRecognizer(rec) if rec.continuous else SignStream(rec, hop=2, topk=3))
+        self.frames, self.with_hands, self.last_ms, self.t0, self.events, self._widget = 0, 0, -1, None, [], None
+        self.state = dict(text='', topk=[], skeleton=[], status='camera off')
+
+    def push_landmarks(self, frame:np.ndarray, # one frame of landmarks [543, 3]
+                      )->dict:
+        "Follow one landmark frame; the state shown: `text` (sign or glosses), `topk`, `skeleton`, `status`."
+        import time
+        from slr_nb.inference import SignStream
+        frame = np.asarray(frame, np.float32)
+        self.t0 = self.t0 or time.perf_counter()
+        self.frames += 1
+        self.with_hands += bool(np.isfinite(frame[PARTS['left_hand'], 0]).any() or np.isfinite(frame[PARTS['right_hand'], 0]).any())
+        if isinstance(self.follow, SignStream):
+            if (e := self.follow.push(frame)) is not None: self.events.append(e)
+            text, top = self.follow.said or '', [[c, round(p, 4)] for c, p in (self.follow.last or [])]
+        else:
+            self.events += self.follow.push(frame)
+            text, top = ' '.join(self.events[-12:]), []
+        rate = (self.frames - 1) / max(time.perf_counter() - self.t0, 1e-6)
+        status = f"{self.frames} frames, hands in {100 * self.with_hands / self.frames:.0f}%, {rate:.1f} frames/s"
+        self.state = dict(text=text, topk=top, skeleton=skeleton_lines(frame), status=status)
+        if self._widget is not None:
+            with self._widget.hold_sync():
+                for k, v in self.state.items(): setattr(self._widget, k, v)
+        return self.state
+
+    def push_image(self, rgb:np.ndarray, # an RGB frame [H, W, 3] uint8
+                   timestamp_ms:int|None=None, # its time (from the frame count and `fps` when None)
+                  )->dict:
+        "Extract the landmarks of one camera frame and follow them (see `push_landmarks`)."
+        if self.extractor is None:
+            from slr_nb.extract import make_extractor
+            self.extractor = make_extractor()
+        ms = int(round(1000 * self.frames / self.fps)) if timestamp_ms is None else int(timestamp_ms)
+        self.last_ms = max(ms, self.last_ms + 1)  # MediaPipe's video mode wants strictly increasing times
+        return self.push_landmarks(self.extractor(np.ascontiguousarray(rgb), self.last_ms))
+
+    def push_jpeg(self, data:bytes, # an encoded image (JPEG, PNG), as the browser sends it
+                  timestamp_ms:int|None=None, # its time
+                 )->dict:
+        "Decode one image the browser sent and follow it (see `push_image`)."
+        from slr_nb.extract import _cv2
+        cv2 = _cv2()
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None: raise ValueError(f"webcam frame of {len(data)} bytes: not an image OpenCV can decode")
+        return self.push_image(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), timestamp_ms)
+
+    def _on_msg(self, widget, content, buffers):
+        if not isinstance(content, dict) or content.get('type') != 'frame': return
+        try:
+            if not buffers: raise ValueError("a frame message without its image")
+            self.push_jpeg(bytes(buffers[0]), content.get('t')); widget.error = ''
+        except Exception as e: widget.error = f"{type(e).__name__}: {e}"  # shown under the video; the stream goes on
+        finally: widget.send({'type': 'ack'})
+
+    @property
+    def widget(self):
+        "The anywidget: camera button, video with the skeleton, the sign, the top-k bars and a status line."
+        if self._widget is None:
+            self._widget = _webcam_widget_class()(fps=float(self.fps), width=self.width, mirror=self.mirror, autostart=self.autostart, **self.state)
+            self._widget.on_msg(self._on_msg)
+        return self._widget
+
+    def close(self):
+        "Close the widget and the landmark extractor."
+        if self._widget is not None: self._widget.close(); self._widget = None
+        if self.extractor is not None and hasattr(self.extractor, 'close'): self.extractor.close()
+        self.extractor = None
 
     def _ipython_display_(self):
         from IPython.display import display

@@ -35,3 +35,30 @@ def test_explorer_counts_and_opens_clips(data_dir):
     ex.clip.value = ex.clip.options[-1][1]
     assert ex.current.T == len(store[ex.clip.value])
     assert 0 <= s.no_left_hand.min() <= s.no_left_hand.max() <= 1
+
+
+def test_webcam_widget_on_real_video_frames(data_dir, tmp_path):
+    "The frames of a real video sent as the browser sends them (JPEG messages): MediaPipe in the kernel, the skeleton and a sign back."
+    from slr_nb.extract import video_frames, _cv2
+    from slr_nb.learner import save_recognizer
+    from slr_nb.models.isolated import make_model
+    from slr_nb.inference import Recognizer, SignStream
+    from slr_nb.widgets import WebcamRecognizer
+    cv2 = _cv2()
+    classes = ['hello', 'thankyou']  # an untrained model: the path is tested here, not the answer
+    rec = Recognizer.load(save_recognizer(tmp_path/'m.pth', make_model('default', n_classes=len(classes)), classes))
+    cam = WebcamRecognizer(rec, follow=SignStream(rec, window=16, hop=2, threshold=0.))
+    w, parts = cam.widget, []
+    try:
+        for rgb, ms, _ in video_frames(data_dir/'pose'/'python__tests__data__test_video.mp4'):
+            small = cv2.resize(rgb, (320, round(320 * rgb.shape[0] / rgb.shape[1])))
+            jpeg = cv2.imencode('.jpg', cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+            w._handle_custom_msg({'type': 'frame', 't': ms}, [memoryview(jpeg)])
+            assert w.error == ''
+            parts.append({p['part'] for p in w.skeleton})
+    finally: cam.close()
+    assert cam.frames == len(parts) == 58
+    assert np.mean(['pose' in p for p in parts]) >= 0.9  # the person is found in the frames the browser would send
+    assert any('right_hand' in p for p in parts)  # the video shows the right hand in about a third of its frames
+    assert cam.events and w.text in classes + ['no sign'] and w.text == cam.follow.said
+    assert w.status.startswith('58 frames')
