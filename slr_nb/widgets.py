@@ -264,7 +264,10 @@ function render({ model, el }) {
   const sign = document.createElement('div'); sign.className = 'slr-webcam-sign';
   const bars = document.createElement('div'); bars.className = 'slr-webcam-topk';
   const status = document.createElement('div'); status.className = 'slr-webcam-status';
-  box.append(button, stage, sign, bars, status); el.append(box);
+  const panel = document.createElement('div'); panel.className = 'slr-webcam-panel';
+  panel.append(sign, bars, status);
+  const main = document.createElement('div'); main.className = 'slr-webcam-main'; main.append(stage, panel);
+  box.append(button, main); el.append(box);
   const grab = document.createElement('canvas');
   let stream = null, timer = null, waiting = 0;
 
@@ -329,7 +332,10 @@ export default { render };
 
 _WEBCAM_CSS = """
 .slr-webcam { font-family: sans-serif; }
-.slr-webcam-stage { position: relative; display: inline-block; margin-top: 4px; }
+.slr-webcam-button { display: block; margin-bottom: 4px; }
+.slr-webcam-main { display: flex; gap: 12px; align-items: flex-start; }
+.slr-webcam-panel { min-width: 240px; }
+.slr-webcam-stage { position: relative; }
 .slr-webcam-stage video { display: block; background: #222; }
 .slr-webcam-overlay { position: absolute; left: 0; top: 0; pointer-events: none; }
 .slr-webcam-sign { font-size: 1.8em; font-weight: bold; min-height: 1.3em; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check the documentation offline, without Quarto.
 
-    python tools/check_docs.py [--workers N] [--with-data] [--keep-proc] [-v]
+    python tools/check_docs.py [--workers N] [--with-data] [--keep-proc] [--html-dir DIR [--widget-js DIR]] [-v]
 
 1. Source notebooks (nbs/**/*.ipynb): no saved `error` outputs, no stderr output holding a
    "Traceback" or "Error".
@@ -12,7 +12,9 @@
    what the docs page shows. Any exception there fails the docs build, so it fails this check.
    By default the real datasets are hidden (`SLR_NB_DATA` points at a missing folder) because the
    docs are published from GitHub Actions, where they do not exist; `--with-data` keeps them.
-3. Render every `_proc/**/*.ipynb` to HTML with nbconvert (nothing is executed at this point).
+3. Render every `_proc/**/*.ipynb` to HTML with nbconvert (nothing is executed at this point); `--html-dir` keeps the
+   pages (for tools/browser_check.py), `--widget-js` points them at a local copy of require.js and the Jupyter widget
+   manager (a node_modules folder holding requirejs and @jupyter-widgets/html-manager) instead of their CDNs.
 4. Every name in the `__all__` of each slr_nb module: functions and classes need a docstring,
    `show_doc` must render them, and every name must appear on the docs page of the notebook it is
    exported from (the page comes from slr_nb/_modidx.py, else from the `# %% ../nbs/...` marker
@@ -131,11 +133,16 @@ def html_text(doc):
     body = _re_strip.sub(' ', m.group(1) if m else doc)
     return html.unescape(_re_tag.sub(' ', body))
 
-def render(cache):
+def render(cache, html_dir=None, widget_js=None):
     import nbformat
     from nbconvert import HTMLExporter
     from nbdev.doclinks import nbpath2html
-    exporter = HTMLExporter()
+    local = {}
+    if widget_js:  # the saved widget state drawn by a local widget manager: the browser check runs offline
+        js = Path(widget_js).resolve()
+        local = dict(require_js_url=(js/'requirejs'/'require.js').as_uri(),
+                     widget_renderer_url=(js/'@jupyter-widgets'/'html-manager'/'dist'/'embed-amd.js').as_uri())
+    exporter = HTMLExporter(**local)
     pages, n = {}, 0
     for p in sorted(cache.rglob('*.ipynb')):
         if _skip(p, cache): continue
@@ -152,6 +159,9 @@ def render(cache):
             problem(f'_proc/{rel}: HTML render failed: {type(e).__name__}: {_short(e, 200)}'); continue
         text, n = html_text(body), n + 1
         pages[nbpath2html(rel).as_posix()] = text
+        if html_dir:
+            dest = Path(html_dir)/rel.with_suffix('.html'); dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(body, encoding='utf-8')
         m = re.search(r'^output-file:\s*(\S+)', nb.cells[0].source if nb.cells else '', flags=re.M)
         if m: pages.setdefault(m.group(1), text)
     return pages, n
@@ -240,6 +250,8 @@ def main():
     ap.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1), help='proc_nbs workers (0: in-process)')
     ap.add_argument('--with-data', action='store_true', help='let the docs build see the real datasets')
     ap.add_argument('--keep-proc', action='store_true', help="reuse nbdev's _proc cache (default: rebuild it)")
+    ap.add_argument('--html-dir', help='write the rendered pages there')
+    ap.add_argument('--widget-js', help='node_modules folder with requirejs and @jupyter-widgets/html-manager, used by the pages')
     ap.add_argument('-v', '--verbose', action='store_true', help='print full errors')
     a = ap.parse_args()
 
@@ -254,7 +266,7 @@ def main():
     t1 = time.time(); times['outputs'] = t1 - t
     cache = build_proc(cfg, nbs, flags, a.workers, not a.keep_proc, not a.with_data, a.verbose)
     t2 = time.time(); times['proc'] = t2 - t1
-    pages, n_pages = render(cache)
+    pages, n_pages = render(cache, a.html_dir, a.widget_js)
     t3 = time.time(); times['render'] = t3 - t2
     n_names = check_names(cfg, pages)
     times['names'] = time.time() - t3
