@@ -36,8 +36,9 @@ from .callbacks import *
 __all__ = ['PARAM_GROUPS', 'PRECISIONS', 'RECOGNIZER_FORMAT', 'RECOGNIZER_VERSION', 'PRESET_DIR', 'RUN_KEYS',
            'CONTINUOUS_AUGMENT', 'NO_SIGN_CLASSES', 'sign_splitter', 'sign_learner', 'speed_settings',
            'largest_batch_size', 'save_recognizer', 'load_recognizer_file', 'TrainConfig', 'list_presets',
-           'parse_override', 'check_run_config', 'load_run_config', 'plot_history', 'use_gloo_broadcast',
-           'calibration_split', 'top_probabilities', 'no_sign_threshold', 'train_recognizer', 'resume_training']
+           'parse_override', 'check_run_config', 'load_run_config', 'history_figure', 'plot_history',
+           'use_gloo_broadcast', 'calibration_split', 'top_probabilities', 'no_sign_threshold', 'train_recognizer',
+           'resume_training']
 
 # %% ../nbs/50_learner.ipynb #086afbc9
 PARAM_GROUPS = SignModel.param_group_names
@@ -274,13 +275,12 @@ def load_run_config(preset='default', # preset name, model preset name or YAML f
                 overrides=[f"{k}={v}" for k, v in pairs])
 
 # %% ../nbs/50_learner.ipynb #1dd9c046
-def plot_history(history:list, # `epoch_history` rows
-                 stages:list, # stage_log entries (`epoch` each stage began)
-                 fname, # image to write
-                ):
-    "Losses, validation metrics and learning rate per epoch, with the stage boundaries, as an image."
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+def history_figure(history:list, # `epoch_history` rows
+                   stages:list, # stage_log entries (`epoch` each stage began)
+                  ):
+    "Losses, validation metrics and learning rate per epoch, with the stage boundaries (a matplotlib `Figure`, no pyplot)."
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(12, 3.2)); axes = fig.subplots(1, 3)
     epochs = [r['epoch'] for r in history]
     skip = {'epoch', 'lr', 'epoch_s', 'peak_mem_mb', 'stage', 'dropout_p'}
     for n in (history[0] if history else {}):
@@ -291,7 +291,15 @@ def plot_history(history:list, # `epoch_history` rows
         for s in stages[1:]: a.axvline(s['epoch'] + 0.5, color='grey', ls='--', lw=0.8)
         a.set_xlabel('epoch'); a.set_title(title)
         if a.get_legend_handles_labels()[0]: a.legend(fontsize=7)
-    fig.tight_layout(); fig.savefig(fname, dpi=90); plt.close(fig)
+    fig.tight_layout()
+    return fig
+
+def plot_history(history:list, # `epoch_history` rows
+                 stages:list, # stage_log entries (`epoch` each stage began)
+                 fname, # image to write
+                ):
+    "`history_figure` written as an image."
+    history_figure(history, stages).savefig(fname, dpi=90)
 
 def _results(row:dict, multi:bool, dls)->dict:
     if dls.target == 'glosses':
@@ -409,7 +417,7 @@ def _alignable_report(model, store, train_idx)->dict:
     if short.any(): warnings.warn(f"{int(short.sum())} training clip(s) have fewer frames than their gloss sequence needs: CTC leaves them out")
     return dict(unalignable_train_clips=int(short.sum()))
 
-def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None)->dict|None:
+def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None, extra_cbs=())->dict|None:
     "Train the run `cfg` describes into `out` (continuing the checkpoint `resume`); the manifest (None off the first process)."
     cfg = copy.deepcopy(cfg)
     model_cfg, t = check_run_config(cfg)
@@ -479,6 +487,7 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None)->dict|No
         cbs += [CSVLogger(out/'history.csv'), Checkpoints(out/'checkpoints', cfg, monitor=monitor), manifest_cb]
         if t.tensorboard: cbs.append(_tensorboard(out/'tensorboard'))
     if t.stop_after: cbs.append(StopAfter(t.stop_after))
+    if main: cbs += list(extra_cbs)  # the caller's own (a live plot in a notebook)
     learn.add_cbs(cbs)
     start = 0
     if resume is not None: learn.add_cb(load_training_state(learn, resume)); start = resume['epochs_done']
@@ -521,6 +530,7 @@ def train_recognizer(data, # dataset folder (any format `open_dataset` reads)
                      valid_values=None, # ...and the held-out values
                      overrides=(), # 'KEY=VALUE' settings (train.lr=3e-4, model.dim=192)
                      progress:bool=True, # progress bars
+                     cbs=(), # extra fastai callbacks (e.g. `slr_nb.widgets.LiveHistory()`), on the first process
                      **settings, # settings by name: `TrainConfig` fields (epochs, lr, ...) or model config fields
                     )->dict:
     "Train a recognizer; write model.pth, manifest.json, history.csv, history.png and checkpoints to `out`."
@@ -529,12 +539,13 @@ def train_recognizer(data, # dataset folder (any format `open_dataset` reads)
                        valid_values=valid_values if valid_values is None or isinstance(valid_values, str) else ','.join(map(str, valid_values)))
     out = Path(out)
     if cfg['train']['versioned']: out = out.with_name(f"{out.name}_v{time.strftime('%Y%m%d_%H%M%S')}")
-    return _run(cfg, out, progress)
+    return _run(cfg, out, progress, extra_cbs=cbs)
 
 def resume_training(run_dir, # a folder `train_recognizer` wrote (holding checkpoints/last.pth)
                     epochs:int|None=None, # epochs in all (the run's own when None)
                     overrides=(), # 'KEY=VALUE' settings; only train.epochs, stop_after and workers may change
                     progress:bool=True, # progress bars
+                    cbs=(), # extra fastai callbacks, on the first process
                    )->dict:
     "Continue the run in `run_dir` from its last checkpoint, exactly as if it had not stopped, up to `epochs` in all."
     run_dir = Path(run_dir); ck = run_dir/'checkpoints'/'last.pth'
@@ -547,4 +558,4 @@ def resume_training(run_dir, # a folder `train_recognizer` wrote (holding checkp
     read_checkpoint(ck, cfg)  # refuses settings that differ from the checkpoint's
     done = blob['epochs_done']
     if done >= cfg['train']['epochs']: raise ValueError(f"{run_dir}: {done} epochs are done already; give epochs above {done} to train on")
-    return _run(cfg, run_dir, progress, resume=blob)
+    return _run(cfg, run_dir, progress, resume=blob, extra_cbs=cbs)

@@ -1,4 +1,4 @@
-"""Jupyter widgets to look at data: `LandmarkPlayer` plays a clip (hands, pose and face with MediaPipe's connections), `DatasetExplorer` browses a dataset by class and group, `PredictionExplorer` shows what a model says of each clip, `WebcamRecognizer` recognises signs live from the browser's webcam.
+"""Jupyter widgets to look at data: `LandmarkPlayer` plays a clip (hands, pose and face with MediaPipe's connections), `DatasetExplorer` browses a dataset by class and group, `PredictionExplorer` shows what a model says of each clip, `WebcamRecognizer` recognises signs live from the browser's webcam, and `LiveHistory` draws the training as it goes.
 
 Docs: https://slr-nb.github.io/slr_nb/widgets.html.md"""
 
@@ -12,7 +12,7 @@ from .core import PARTS, N_LANDMARKS
 
 # %% auto #0
 __all__ = ['HAND_CONNECTIONS', 'POSE_CONNECTIONS', 'skeleton_segments', 'LandmarkPlayer', 'clip_stats', 'DatasetExplorer',
-           'PredictionExplorer', 'skeleton_lines', 'WebcamRecognizer']
+           'PredictionExplorer', 'LiveHistory', 'skeleton_lines', 'WebcamRecognizer']
 
 # %% ../nbs/90_widgets.ipynb #3ccf4905
 def _widgets():
@@ -249,6 +249,21 @@ class PredictionExplorer:
     def _ipython_display_(self):
         from IPython.display import display
         display(self.widget)
+
+# %% ../nbs/90_widgets.ipynb #5dcede00
+from fastai.callback.core import Callback
+
+class LiveHistory(Callback):
+    "In a notebook: the training history (losses, metrics, learning rate, stage boundaries) redrawn after every epoch."
+    order = 65  # after the Recorder (50) holds the epoch's values
+    def before_fit(self): self.handle, self.fig = None, None
+    def after_epoch(self):
+        from IPython.display import display
+        from slr_nb.callbacks import epoch_history
+        from slr_nb.learner import history_figure
+        self.fig = history_figure(epoch_history(self.learn), list(getattr(self.learn, 'stage_log', [])))
+        if self.handle is None: self.handle = display(self.fig, display_id=True)
+        else: self.handle.update(self.fig)
 
 # %% ../nbs/90_widgets.ipynb #74b6d18a
 _WEBCAM_JS = r"""
