@@ -869,5 +869,6 @@ d = { 'settings': { 'branch': 'main',
                                 'slr_nb.widgets._webcam_widget_class': ('widgets.html#_webcam_widget_class', 'slr_nb/widgets.py'),
                                 'slr_nb.widgets._widgets': ('widgets.html#_widgets', 'slr_nb/widgets.py'),
                                 'slr_nb.widgets.clip_stats': ('widgets.html#clip_stats', 'slr_nb/widgets.py'),
+                                'slr_nb.widgets.show_figure': ('widgets.html#show_figure', 'slr_nb/widgets.py'),
                                 'slr_nb.widgets.skeleton_lines': ('widgets.html#skeleton_lines', 'slr_nb/widgets.py'),
                                 'slr_nb.widgets.skeleton_segments': ('widgets.html#skeleton_segments', 'slr_nb/widgets.py')}}}

@@ -119,7 +119,7 @@ class Interpretation:
         cm = self.confusion_matrix()
         m = cm.to_numpy().astype(float)
         if normalize: m = m / np.clip(m.sum(1, keepdims=True), 1, None)
-        if ax is None: _, ax = plt.subplots(figsize=(1.2 + 0.32 * len(cm), 1 + 0.3 * len(cm)))
+        if ax is None: _, ax = plt.subplots(figsize=(max(3.6, 1.2 + 0.32 * len(cm)), max(3, 1 + 0.3 * len(cm))))
         im = ax.imshow(m, cmap='Blues', vmin=0, vmax=1 if normalize else None)
         ax.set_xticks(range(len(cm)), cm.columns, rotation=90, fontsize=7); ax.set_yticks(range(len(cm)), cm.index, fontsize=7)
         ax.set_xlabel('predicted'); ax.set_ylabel('true'); ax.set_title(f"accuracy {self.accuracy:.3f} on {int(self.known.sum())} clips")

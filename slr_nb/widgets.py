@@ -11,14 +11,21 @@ import pandas as pd
 from .core import PARTS, N_LANDMARKS
 
 # %% auto #0
-__all__ = ['HAND_CONNECTIONS', 'POSE_CONNECTIONS', 'skeleton_segments', 'LandmarkPlayer', 'clip_stats', 'DatasetExplorer',
-           'PredictionExplorer', 'LiveHistory', 'skeleton_lines', 'WebcamRecognizer']
+__all__ = ['HAND_CONNECTIONS', 'POSE_CONNECTIONS', 'show_figure', 'skeleton_segments', 'LandmarkPlayer', 'clip_stats',
+           'DatasetExplorer', 'PredictionExplorer', 'LiveHistory', 'skeleton_lines', 'WebcamRecognizer']
 
 # %% ../nbs/90_widgets.ipynb #3ccf4905
 def _widgets():
     try: import ipywidgets as w
     except ImportError as e: raise ImportError("the widgets need ipywidgets: pip install ipywidgets (in Colab also: from google.colab import output; output.enable_custom_widget_manager())") from e
     return w
+
+def show_figure(fig):
+    "Display a matplotlib figure as a PNG image, whatever the kernel's backend (a bare `Figure` shows as text where no inline backend is on)."
+    import io
+    from IPython.display import display, Image
+    buf = io.BytesIO(); fig.savefig(buf, format='png', bbox_inches='tight')
+    display(Image(data=buf.getvalue(), format='png'))
 
 HAND_CONNECTIONS = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10), (10, 11), (11, 12), (9, 13), (13, 14),
                     (14, 15), (15, 16), (13, 17), (0, 17), (17, 18), (18, 19), (19, 20)]  # MediaPipe's hand skeleton
@@ -111,7 +118,7 @@ class LandmarkPlayer:
 
     def _refresh(self):
         from IPython.display import display, clear_output
-        with self.out: clear_output(wait=True); display(self.fig)
+        with self.out: clear_output(wait=True); show_figure(self.fig)
 
     def _ipython_display_(self):
         from IPython.display import display
@@ -244,7 +251,7 @@ class PredictionExplorer:
         self.player, self.fig = LandmarkPlayer((self.store, i)), self.plot(i)
         if self._widget is None: return
         with self.left: clear_output(wait=True); display(self.player.widget)
-        with self.right: clear_output(wait=True); display(self.fig)
+        with self.right: clear_output(wait=True); show_figure(self.fig)
 
     def _ipython_display_(self):
         from IPython.display import display
@@ -258,12 +265,15 @@ class LiveHistory(Callback):
     order = 65  # after the Recorder (50) holds the epoch's values
     def before_fit(self): self.handle, self.fig = None, None
     def after_epoch(self):
-        from IPython.display import display
+        import io
+        from IPython.display import display, Image
         from slr_nb.callbacks import epoch_history
         from slr_nb.learner import history_figure
         self.fig = history_figure(epoch_history(self.learn), list(getattr(self.learn, 'stage_log', [])))
-        if self.handle is None: self.handle = display(self.fig, display_id=True)
-        else: self.handle.update(self.fig)
+        buf = io.BytesIO(); self.fig.savefig(buf, format='png', bbox_inches='tight')
+        png = Image(data=buf.getvalue(), format='png')  # a PNG whatever the backend (see `show_figure`)
+        if self.handle is None: self.handle = display(png, display_id=True)
+        else: self.handle.update(png)
 
 # %% ../nbs/90_widgets.ipynb #74b6d18a
 _WEBCAM_JS = r"""
