@@ -7,6 +7,7 @@ Docs: https://slr-nb.github.io/slr_nb/extract.html.md"""
 # %% ../nbs/70_extract.ipynb #7f18f7e9
 from __future__ import annotations
 import csv, json, os, re, sys, time, zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -14,9 +15,9 @@ from .core import N_FACE, N_HAND, N_POSE, N_LANDMARKS, PARTS
 
 # %% auto #0
 __all__ = ['LEFT_WRIST', 'RIGHT_WRIST', 'TASK_MODELS', 'BACKENDS', 'VIDEO_SUFFIXES', 'INCEPTION_WEIGHTS', 'ISLR_TYPES',
-           'STATE_FILE', 'INDEX_FILE', 'frame_landmarks', 'assign_hands', 'has_solutions', 'HolisticExtractor',
-           'model_cache_dir', 'task_model_path', 'TasksExtractor', 'tasks_frame', 'make_extractor', 'VideoError',
-           'open_video', 'video_frames', 'hand_frames', 'trim_handless', 'extract_video', 'FrameFeatures',
+           'STATE_FILE', 'INDEX_FILE', 'frame_landmarks', 'assign_hands', 'quiet_native_stderr', 'has_solutions',
+           'HolisticExtractor', 'model_cache_dir', 'task_model_path', 'TasksExtractor', 'tasks_frame', 'make_extractor',
+           'VideoError', 'open_video', 'video_frames', 'hand_frames', 'trim_handless', 'extract_video', 'FrameFeatures',
            'atomic_write', 'islr_table', 'write_islr_parquet', 'find_videos', 'sign_of', 'participant_of',
            'ExtractOptions', 'extract_one', 'ExtractProgress', 'write_index', 'default_workers', 'extract_folder',
            'video_landmarks', 'frames_landmarks', 'extract_camera', 'slr_extract']
@@ -60,6 +61,17 @@ def assign_hands(hands:list, # landmark lists of the detected hands
     return (hands[0], hands[1]) if straight else (hands[1], hands[0])
 
 # %% ../nbs/70_extract.ipynb #06dbc8a1
+@contextmanager
+def quiet_native_stderr():
+    "Inside the block, what C/C++ libraries write to file descriptor 2 (MediaPipe's and FFmpeg's log lines) goes to /dev/null."
+    try: saved = os.dup(2)
+    except OSError: yield; return  # no stderr to quiet
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush(); os.dup2(null, 2)
+        yield
+    finally: os.dup2(saved, 2); os.close(null); os.close(saved)
+
 def _mediapipe():
     os.environ.setdefault('GLOG_minloglevel', '2')  # MediaPipe's C++ info and warning lines, once per video otherwise
     try: import mediapipe as mp
@@ -80,11 +92,16 @@ class HolisticExtractor:
                 ):
         mp = _mediapipe()
         if not has_solutions(): raise ImportError(f"mediapipe {mp.__version__} has no mediapipe.solutions.holistic (0.10.30+ ships only the Tasks API): use backend='tasks', or pip install mediapipe==0.10.21")
-        self.holistic = mp.solutions.holistic.Holistic(static_image_mode=False, model_complexity=model_complexity, refine_face_landmarks=refine_face,
-                                                       min_detection_confidence=min_detection_confidence, min_tracking_confidence=min_tracking_confidence)
+        with quiet_native_stderr():
+            self.holistic = mp.solutions.holistic.Holistic(static_image_mode=False, model_complexity=model_complexity, refine_face_landmarks=refine_face,
+                                                           min_detection_confidence=min_detection_confidence, min_tracking_confidence=min_tracking_confidence)
+        self.started = False
 
     def __call__(self, rgb:np.ndarray, timestamp_ms:int|None=None)->np.ndarray:
-        r = self.holistic.process(rgb)
+        if self.started: r = self.holistic.process(rgb)
+        else:  # the graph logs its set-up (TFLite delegate, feedback tensors) on the first frame
+            with quiet_native_stderr(): r = self.holistic.process(rgb)
+            self.started = True
         return frame_landmarks(r.face_landmarks, r.left_hand_landmarks, r.pose_landmarks, r.right_hand_landmarks)
     def close(self): self.holistic.close()
     def __enter__(self): return self
@@ -135,7 +152,7 @@ class TasksExtractor:
         if models not in ('holistic', 'separate'): raise ValueError(f"models={models!r}: 'holistic' or 'separate'")
         paths = model_paths or {}
         base = lambda n: BaseOptions(model_asset_path=str(task_model_path(n, paths.get(n), download)))
-        video, self.mp, self.models = vision.RunningMode.VIDEO, mp, models
+        video, self.mp, self.models, self.started = vision.RunningMode.VIDEO, mp, models, False
         if models == 'holistic':
             self.parts = dict(holistic=vision.HolisticLandmarker.create_from_options(vision.HolisticLandmarkerOptions(
                 base_options=base('holistic'), running_mode=video, min_face_detection_confidence=min_confidence,
@@ -150,6 +167,9 @@ class TasksExtractor:
                     min_face_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)))
 
     def __call__(self, rgb:np.ndarray, timestamp_ms:int)->np.ndarray:
+        if not self.started:  # the graphs log their set-up on the first frame
+            self.started = True
+            with quiet_native_stderr(): return self(rgb, timestamp_ms)
         image = self.mp.Image(image_format=self.mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
         ts = int(timestamp_ms)
         if self.models == 'holistic':
@@ -200,7 +220,7 @@ def open_video(src)->tuple:
     cv2 = _cv2()
     cam = isinstance(src, int)
     if not cam and not Path(src).is_file(): raise VideoError(src, "no such file")
-    cap = cv2.VideoCapture(src if cam else str(src))
+    with quiet_native_stderr(): cap = cv2.VideoCapture(src if cam else str(src))  # FFmpeg's own lines on a broken file: our error names it
     if not cap.isOpened(): raise VideoError(src, "cannot open camera" if cam else "cannot be read as a video (not a video, or truncated before its header)")
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     return cap, float(fps if 1 <= fps <= 1000 else 30.0), int(max(0, cap.get(cv2.CAP_PROP_FRAME_COUNT)))
