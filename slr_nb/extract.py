@@ -95,13 +95,9 @@ class HolisticExtractor:
         with quiet_native_stderr():
             self.holistic = mp.solutions.holistic.Holistic(static_image_mode=False, model_complexity=model_complexity, refine_face_landmarks=refine_face,
                                                            min_detection_confidence=min_detection_confidence, min_tracking_confidence=min_tracking_confidence)
-        self.started = False
 
     def __call__(self, rgb:np.ndarray, timestamp_ms:int|None=None)->np.ndarray:
-        if self.started: r = self.holistic.process(rgb)
-        else:  # the graph logs its set-up (TFLite delegate, feedback tensors) on the first frame
-            with quiet_native_stderr(): r = self.holistic.process(rgb)
-            self.started = True
+        with quiet_native_stderr(): r = self.holistic.process(rgb)  # a sub-graph logs its set-up the first time it runs (a hand first seen)
         return frame_landmarks(r.face_landmarks, r.left_hand_landmarks, r.pose_landmarks, r.right_hand_landmarks)
     def close(self): self.holistic.close()
     def __enter__(self): return self
@@ -152,7 +148,7 @@ class TasksExtractor:
         if models not in ('holistic', 'separate'): raise ValueError(f"models={models!r}: 'holistic' or 'separate'")
         paths = model_paths or {}
         base = lambda n: BaseOptions(model_asset_path=str(task_model_path(n, paths.get(n), download)))
-        video, self.mp, self.models, self.started = vision.RunningMode.VIDEO, mp, models, False
+        video, self.mp, self.models = vision.RunningMode.VIDEO, mp, models
         if models == 'holistic':
             self.parts = dict(holistic=vision.HolisticLandmarker.create_from_options(vision.HolisticLandmarkerOptions(
                 base_options=base('holistic'), running_mode=video, min_face_detection_confidence=min_confidence,
@@ -167,9 +163,9 @@ class TasksExtractor:
                     min_face_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)))
 
     def __call__(self, rgb:np.ndarray, timestamp_ms:int)->np.ndarray:
-        if not self.started:  # the graphs log their set-up on the first frame
-            self.started = True
-            with quiet_native_stderr(): return self(rgb, timestamp_ms)
+        with quiet_native_stderr(): return self._detect(rgb, timestamp_ms)  # the graphs log their set-up as they first run
+
+    def _detect(self, rgb, timestamp_ms):
         image = self.mp.Image(image_format=self.mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
         ts = int(timestamp_ms)
         if self.models == 'holistic':
