@@ -391,6 +391,7 @@ def _webcam_widget_class():
         skeleton = t.List([]).tag(sync=True)
         status = t.Unicode('camera off').tag(sync=True)
         error = t.Unicode('').tag(sync=True)
+        def __repr__(self): return 'WebcamRecognizer (in a running notebook: the camera, the sign and the skeleton over the video)'
     return WebcamWidget
 
 def skeleton_lines(frame:np.ndarray, # one frame of landmarks [543, 3] (x, y in [0, 1] of the image)

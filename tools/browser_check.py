@@ -13,7 +13,7 @@
    video.
 Screenshots go to `--out`. Prints a report; exits 1 on any failure.
 """
-import argparse, io, json, os, secrets, shutil, socket, subprocess, sys, tempfile, time, urllib.request, warnings
+import argparse, io, json, os, re, secrets, shutil, socket, subprocess, sys, tempfile, time, urllib.request, warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,17 +45,22 @@ def skeleton_pixels(a)->dict:
     return {k: int((np.abs(a - np.array(c)).max(-1) <= 30).sum()) for k, c in SKELETON.items()}
 
 # ------------------------------------------------------------------ 1. rendered pages
+def saved_widget_state(page_html:str)->dict:
+    "The widget models a page saved (nbconvert writes an empty state when the notebook has none)."
+    m = re.search(r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', page_html, flags=re.S)
+    return json.loads(m.group(1)).get('state', {}) if m else {}
+
 def check_pages(browser, html_dir:Path, names:list, out:Path, min_figure_px:int=400):
     page = browser.new_page(viewport={'width': 1200, 'height': 900})
     page.set_content('<html><body></body></html>')
     blank = pixels(page.screenshot(full_page=True))
     for name in names:
-        f = html_dir/f'{name}.html'
+        f = (html_dir/f'{name}.html').resolve()
         if not f.is_file(): fail(f'{name}: no rendered page {f}'); continue
         errors = []
         page.on('pageerror', lambda e: errors.append(str(e)))
         page.goto(f.as_uri()); page.wait_for_load_state('load')
-        has_state = 'application/vnd.jupyter.widget-state+json' in f.read_text(encoding='utf-8')
+        has_state = bool(saved_widget_state(f.read_text(encoding='utf-8')))
         if has_state:  # the widget manager draws the saved views (an output widget holding the player's figure)
             try: page.wait_for_function("document.querySelectorAll('.jupyter-widgets img, .widget-output img').length > 0", timeout=30000)
             except Exception: fail(f'{name}: saved widget state, but no widget drawn in 30 s ({"; ".join(errors)[:300] or "no page error"})')
@@ -177,7 +182,7 @@ def check_webcam(pw, data:Path, out:Path, timeout_s:int=240):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--html-dir', help='pages rendered by tools/check_docs.py --html-dir')
-    ap.add_argument('--pages', default='index,tutorials/isolated_ksl13', help='pages to check (paths under --html-dir, no .html)')
+    ap.add_argument('--pages', default='index,tutorials/isolated_ksl13,tutorials/widgets_tour', help='pages to check (paths under --html-dir, no .html)')
     ap.add_argument('--out', default=str(ROOT/'_browser'), help='where the screenshots go')
     ap.add_argument('--no-pages', action='store_true'); ap.add_argument('--no-webcam', action='store_true')
     a = ap.parse_args()

@@ -5,7 +5,10 @@
 #   2. editable install of this checkout + a `python3` jupyter kernel in that venv
 #   3. notebooks clean (nbdev-clean) and exported (nbdev-export): fails if either changed a file
 #   4. nbdev-test (cells carrying a tst_flags flag of pyproject.toml skipped)   5. pytest tests/
-#   6. python tools/check_docs.py (docs build without Quarto, see there)
+#   6. python tools/check_docs.py (docs build without Quarto, see there), the pages kept in _browser/pages with a local
+#      copy of the Jupyter widget manager (npm, cached in the cache folder)
+#   7. python tools/browser_check.py: the pages and the webcam widget in headless Chromium (Debian's package,
+#      installed with apt-get when absent); screenshots in _browser/
 # Steps 3-6 all run even if one fails; the script exits non-zero if any failed.
 # Env: SLR_NB_CACHE (venv cache folder), SLR_NB_TORCH_INDEX (pip index for torch/torchvision only,
 #      e.g. https://download.pytorch.org/whl/cpu in CI), PYTHON (interpreter for the venv, default python3),
@@ -159,4 +162,36 @@ check "clean+export" clean_export
 if [[ ${SLR_NB_ALLOW_NO_DATA:-} == 1 ]]; then : "${SLR_NB_TEST_FLAGS=}"; else : "${SLR_NB_TEST_FLAGS=data}"; fi
 check "nbdev-test" nbdev-test --n-workers "$N_WORKERS" --timing ${SLR_NB_TEST_FLAGS:+--flags "$SLR_NB_TEST_FLAGS"}
 check "pytest" run_pytest
-check "docs" python tools/check_docs.py --workers "$N_WORKERS"
+widget_js() {  # requirejs + the Jupyter widget manager, for pages that draw saved widget state offline
+  local d=$CACHE/npm-widgets
+  WIDGET_JS=$d/node_modules
+  [[ -f $WIDGET_JS/@jupyter-widgets/html-manager/dist/embed-amd.js && -f $WIDGET_JS/requirejs/require.js ]] && return 0
+  command -v npm >/dev/null || { echo "    npm not found: the pages keep the widget manager of the CDN"; WIDGET_JS=; return 0; }
+  echo "    npm install @jupyter-widgets/html-manager requirejs (once, into $d)"
+  npm install --prefix "$d" --silent --no-audit --no-fund @jupyter-widgets/html-manager@1.0.15 requirejs@2.3.7
+}
+docs_check() {
+  widget_js
+  rm -rf _browser/pages
+  python tools/check_docs.py --workers "$N_WORKERS" --html-dir _browser/pages ${WIDGET_JS:+--widget-js "$WIDGET_JS"}
+}
+chromium_ok() { "${SLR_NB_CHROMIUM:-/usr/bin/chromium}" --version >/dev/null 2>&1; }
+browser_check() {
+  if ! chromium_ok && command -v apt-get >/dev/null; then
+    echo "    installing Debian's chromium (apt-get)"
+    local sudo=; [[ $(id -u) == 0 ]] || sudo=sudo
+    $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null || true
+  fi
+  if ! chromium_ok; then
+    if [[ ${SLR_NB_ALLOW_NO_DATA:-} == 1 ]]; then echo "    no Chromium here: browser check skipped"; return 0; fi
+    echo "no Chromium at ${SLR_NB_CHROMIUM:-/usr/bin/chromium} and apt-get could not install it"; return 1
+  fi
+  local args=(--html-dir _browser/pages --out _browser)
+  if ! python -c 'from slr_nb.core import real_data_dir; real_data_dir()' 2>/dev/null; then
+    [[ ${SLR_NB_ALLOW_NO_DATA:-} == 1 ]] || { echo "the real data is missing (../shared/data or SLR_NB_DATA)"; return 1; }
+    args+=(--no-webcam); echo "    no real data: the webcam check is skipped"
+  fi
+  python tools/browser_check.py "${args[@]}"
+}
+check "docs" docs_check
+check "browser" browser_check
