@@ -99,7 +99,8 @@ class HolisticExtractor:
     def __call__(self, rgb:np.ndarray, timestamp_ms:int|None=None)->np.ndarray:
         with quiet_native_stderr(): r = self.holistic.process(rgb)  # a sub-graph logs its set-up the first time it runs (a hand first seen)
         return frame_landmarks(r.face_landmarks, r.left_hand_landmarks, r.pose_landmarks, r.right_hand_landmarks)
-    def close(self): self.holistic.close()
+    def close(self):
+        with quiet_native_stderr(): self.holistic.close()  # the graph's threads may log as they stop
     def __enter__(self): return self
     def __exit__(self, *a): self.close()
 
@@ -174,7 +175,8 @@ class TasksExtractor:
         return tasks_frame(self.parts['face'].detect_for_video(image, ts), self.parts['hand'].detect_for_video(image, ts),
                            self.parts['pose'].detect_for_video(image, ts))
     def close(self):
-        for p in self.parts.values(): p.close()
+        with quiet_native_stderr():
+            for p in self.parts.values(): p.close()
     def __enter__(self): return self
     def __exit__(self, *a): self.close()
 

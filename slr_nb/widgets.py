@@ -11,8 +11,8 @@ import pandas as pd
 from .core import PARTS, N_LANDMARKS
 
 # %% auto #0
-__all__ = ['HAND_CONNECTIONS', 'POSE_CONNECTIONS', 'show_figure', 'skeleton_segments', 'LandmarkPlayer', 'clip_stats',
-           'DatasetExplorer', 'PredictionExplorer', 'LiveHistory', 'skeleton_lines', 'WebcamRecognizer']
+__all__ = ['HAND_CONNECTIONS', 'POSE_CONNECTIONS', 'show_figure', 'skeleton_segments', 'preprocessed_landmarks', 'LandmarkPlayer',
+           'clip_stats', 'DatasetExplorer', 'PredictionExplorer', 'LiveHistory', 'skeleton_lines', 'WebcamRecognizer']
 
 # %% ../nbs/90_widgets.ipynb #3ccf4905
 def _widgets():
@@ -44,13 +44,33 @@ def skeleton_segments(frame:np.ndarray, # one frame [543, 3]
     return out
 
 # %% ../nbs/90_widgets.ipynb #9477ea41
+def _extent(x):
+    pts = x.reshape(-1, 3)[:, :2]; ok = np.isfinite(pts).all(1)
+    return (pts[ok].min(0), pts[ok].max(0)) if ok.any() else (np.zeros(2), np.ones(2))
+
 _COLOURS = {'face': '#9aa5b1', 'left_hand': '#d1495b', 'pose': '#00798c', 'right_hand': '#edae49'}
+
+def preprocessed_landmarks(clip:np.ndarray, # landmarks [T, 543, 3]
+                           preprocess='arms68', # a `PreprocessingLayer`, or the name of its config
+                          )->np.ndarray:
+    "The landmarks a preprocessing layer keeps, centred and scaled as it does (NaN elsewhere): what the model looks at, as a clip."
+    import torch
+    from slr_nb.preprocess import PreprocessingLayer
+    layer = preprocess if isinstance(preprocess, PreprocessingLayer) else PreprocessingLayer(preprocess)
+    clip = np.asarray(clip, np.float32)
+    with torch.no_grad(): centre, scale, _ = layer.centre_scale(torch.from_numpy(np.ascontiguousarray(clip))[None])
+    rows, C = list(layer.config.landmarks), layer.config.coords
+    out = np.full_like(clip, np.nan)
+    out[:, rows, :C] = (clip[:, rows, :C] - centre[0].numpy()) / float(scale[0])
+    out[:, rows, C:] = np.where(np.isfinite(clip[:, rows, :1]), 0., np.nan)  # coordinates the layer drops: flat
+    return out
 
 class LandmarkPlayer:
     "A clip drawn frame by frame (hands, pose, face with MediaPipe's connections), with a slider and a play button."
     def __init__(self, clip, # landmarks [T, 543, 3], or (store, index)
-                 views=('raw',), # any of 'raw', 'augmented' (with `augment`), 'mirrored'
+                 views=('raw',), # any of 'raw', 'augmented' (with `augment`), 'mirrored', 'preprocessed' (with `preprocess`)
                  augment=None, # `(x, rng) -> x` for the 'augmented' view (an `Augment()` when None)
+                 preprocess='arms68', # the 'preprocessed' view: a `PreprocessingLayer` (a model's `preprocess`) or a config name
                  fps:float=15, # play speed
                  size:float=3.2, # inches per view
                  title:str|None=None, # above the views
@@ -68,18 +88,17 @@ class LandmarkPlayer:
             elif v == 'mirrored':
                 from slr_nb.data.augment import hflip
                 self.clips[v] = hflip(x)
-            else: raise ValueError(f"unknown view {v!r}: 'raw', 'augmented' or 'mirrored'")
+            elif v == 'preprocessed': self.clips[v] = preprocessed_landmarks(x, preprocess)
+            else: raise ValueError(f"unknown view {v!r}: 'raw', 'augmented', 'mirrored' or 'preprocessed'")
         self.T = max(len(c) for c in self.clips.values())
-        pts = np.concatenate([c.reshape(-1, 3) for c in self.clips.values()])
-        ok = np.isfinite(pts[:, :2]).all(1)
-        lo, hi = (pts[ok, :2].min(0), pts[ok, :2].max(0)) if ok.any() else (np.zeros(2), np.ones(2))
-        pad = 0.05 * (hi - lo).max()
         self.fig = Figure(figsize=(size * len(views), size))
         axes = self.fig.subplots(1, len(views), squeeze=False)
         self.axes = dict(zip(views, axes[0]))
         self.artists = {}
         from matplotlib.collections import LineCollection
         for v, ax in self.axes.items():
+            lo, hi = _extent(self.clips[v] if v == 'preprocessed' else np.concatenate([c for k, c in self.clips.items() if k != 'preprocessed']))
+            pad = 0.05 * (hi - lo).max()
             ax.set_xlim(lo[0] - pad, hi[0] + pad); ax.set_ylim(hi[1] + pad, lo[1] - pad)  # image y points down
             ax.set_aspect('equal'); ax.set_xticks([]); ax.set_yticks([]); ax.set_title(v, fontsize=9)
             a = {p: ax.scatter([], [], s=2 if p == 'face' else 8, c=_COLOURS[p]) for p in PARTS}
