@@ -294,6 +294,16 @@ class LiveHistory(Callback):
         if self.handle is None: self.handle = display(png, display_id=True)
         else: self.handle.update(png)
 
+# %% ../nbs/90_widgets.ipynb #39dfab6b
+from fastcore.basics import patch
+from .interpret import Interpretation
+
+@patch
+def top_losses_explorer(self:Interpretation, k:int=10, # how many clips
+                       )->PredictionExplorer:
+    "The `k` clips the model is most wrong about, worst first, in a `PredictionExplorer`."
+    return PredictionExplorer(self.rec, self.store, self.top_losses(k).store_index.to_numpy(), topk=min(5, len(self.classes)))
+
 # %% ../nbs/90_widgets.ipynb #74b6d18a
 _WEBCAM_JS = r"""
 function render({ model, el }) {
