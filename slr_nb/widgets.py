@@ -44,6 +44,12 @@ def skeleton_segments(frame:np.ndarray, # one frame [543, 3]
     return out
 
 # %% ../nbs/90_widgets.ipynb #9477ea41
+def _what(items, i:int)->str:
+    "A clip's label, or its glosses (a sentence store has no label)."
+    label = items.label.iloc[i] if 'label' in items else None
+    if isinstance(label, str): return label
+    return ' '.join(items.glosses.iloc[i]) if 'glosses' in items else '?'
+
 def _extent(x):
     pts = x.reshape(-1, 3)[:, :2]; ok = np.isfinite(pts).all(1)
     return (pts[ok].min(0), pts[ok].max(0)) if ok.any() else (np.zeros(2), np.ones(2))
@@ -76,7 +82,7 @@ class LandmarkPlayer:
                  title:str|None=None, # above the views
                 ):
         from matplotlib.figure import Figure  # not pyplot: no figure shown twice, no interactive state to juggle
-        if isinstance(clip, tuple): store, i = clip; clip = store.clip(int(i)); title = title or f"{store.items.label.iloc[int(i)]} (clip {int(i)})"
+        if isinstance(clip, tuple): store, i = clip; clip = store.clip(int(i)); title = title or f"{_what(store.items, int(i))} (clip {int(i)})"
         x = np.asarray(clip, np.float32)
         if x.ndim != 3 or x.shape[1:] != (N_LANDMARKS, 3): raise ValueError(f"LandmarkPlayer needs landmarks [T, {N_LANDMARKS}, 3], got {x.shape}")
         self.clips = {}
