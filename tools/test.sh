@@ -7,7 +7,7 @@
 #   4. nbdev-test (cells carrying a tst_flags flag of pyproject.toml skipped)   5. pytest tests/
 #   6. python tools/check_docs.py (docs build without Quarto, see there), the pages kept in _browser/pages with a local
 #      copy of the Jupyter widget manager (npm, cached in the cache folder)
-#   7. python tools/browser_check.py: the pages and the webcam widget in headless Chromium (Debian's package,
+#   7. python tools/browser_check.py: the pages, and the webcam widget in JupyterLab and Notebook 7, in headless Chromium (Debian's package,
 #      installed with apt-get when absent); screenshots in _browser/
 # Steps 3-6 all run even if one fails; the script exits non-zero if any failed.
 # Env: SLR_NB_CACHE (venv cache folder), SLR_NB_TORCH_INDEX (pip index for torch/torchvision only,
