@@ -138,6 +138,7 @@ class LandmarkPlayer:
             self.out = w.Output()
             self.slider.observe(lambda ch: self.show(ch['new']), names='value')
             self._widget = w.VBox([w.HBox([self.play, self.slider]), self.out])
+            self._widget.add_class('slr-player')  # a handle for pages and browser tests
             self._refresh()
         return self._widget
 

@@ -10,7 +10,8 @@
 2. Webcam: JupyterLab, then Jupyter Notebook 7, serve a notebook showing a `WebcamRecognizer` over a model trained
    on asl-signs; Chromium's fake camera plays the shared real video (converted to Y4M); the cells are run from the
    page, and the page must show a recognised sign of the model's vocabulary, frames counted in its status line, and
-   the skeleton drawn over the video.
+   the skeleton drawn over the video. A `LandmarkPlayer` in the same notebook is played with its play button: the
+   slider must move and the figure be redrawn.
 Screenshots go to `--out`. Prints a report; exits 1 on any failure.
 """
 import argparse, io, json, os, re, secrets, shutil, socket, subprocess, sys, tempfile, time, urllib.request, warnings
@@ -111,10 +112,13 @@ def train_model(data:Path, run:Path)->Path:
     return run/'model.pth'
 
 WEBCAM_CELLS = ['''from slr_nb.inference import Recognizer, SignStream
-from slr_nb.widgets import WebcamRecognizer''',
+from slr_nb.data.store import build_store
+from slr_nb.widgets import WebcamRecognizer, LandmarkPlayer''',
 '''rec = Recognizer.load({model!r})
 cam = WebcamRecognizer(rec, follow=SignStream(rec, window=16, hop=2, threshold=0., topk=2), fps=15, width=360, autostart=True)
-cam''']
+cam''',
+'''store = build_store({asl!r})
+LandmarkPlayer((store, int(store.lengths.argmax())), fps=10)''']
 
 FRONT_ENDS = {  # how each front end is served, and where it opens the notebook
     'jupyterlab': (['lab', '--LabApp.expose_app_in_browser=True', '--LabApp.news_url='], '/lab/tree/webcam.ipynb'),
@@ -166,6 +170,18 @@ def run_front_end(pw, front:str, tmp:Path, classes:list, out:Path, frames_in_vid
         ok(f'webcam ({front}): the page shows the sign {sign!r} after {first} frames (fake camera: {frames_in_video} frames of the real video, looping)')
         (ok if frames > first >= 8 else fail)(f'webcam ({front}): frames keep reaching the kernel: {status}, 2 s after the sign')
         (ok if drawn > 200 else fail)(f'webcam ({front}): skeleton drawn over the video ({drawn} overlay pixels)')
+        # the player, live: press play, and the figure must change as the frames go by
+        page.wait_for_selector('.slr-player img', timeout=60000)
+        player = page.query_selector('.slr-player')
+        player.scroll_into_view_if_needed()
+        frame_shown = lambda: page.evaluate("() => [document.querySelector('.slr-player img').src, document.querySelector('.slr-player .widget-readout').textContent]")
+        before = frame_shown()
+        player.query_selector('.widget-play button').click()
+        page.wait_for_timeout(1500)
+        after = frame_shown()
+        player.screenshot(path=str(out/f'player_{front}.png'))
+        (ok if after[0] != before[0] and after[1] != before[1] else fail)(
+            f'player ({front}): play pressed, slider {before[1]} -> {after[1]}, figure {"redrawn" if after[0] != before[0] else "unchanged"}')
     finally:
         if browser is not None: browser.close()
         server.terminate()
@@ -182,7 +198,7 @@ def check_webcam(pw, data:Path, out:Path, front_ends=tuple(FRONT_ENDS), timeout_
         classes = Recognizer.load(model).classes
         ok(f'webcam: model trained on asl-signs in {time.time() - t0:.0f} s, classes {classes}')
         n = write_y4m(data/'pose'/'python__tests__data__test_video.mp4', tmp/'camera.y4m')
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c.format(model=str(model))) for c in WEBCAM_CELLS],
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c.format(model=str(model), asl=str(data/'asl-signs'))) for c in WEBCAM_CELLS],
                                       metadata={'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}})
         nbformat.write(nb, tmp/'webcam.ipynb')
         for front in front_ends:
