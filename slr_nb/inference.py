@@ -26,11 +26,14 @@ __all__ = ['NO_SIGN', 'ONNX_FORMAT', 'Prediction', 'Recognizer', 'latency', 'syn
 NO_SIGN = 'no sign'
 
 class Prediction(list):
-    "Top-k `(class, probability)` pairs, and the decision: `sign` (a class, or 'no sign'), the top `probability`, why it was `rejected`."
-    def __init__(self, topk:list, sign:str, probability:float, rejected:str|None=None):
-        super().__init__(topk); self.sign, self.probability, self.rejected = sign, probability, rejected
-    def to_dict(self)->dict: return dict(sign=self.sign, probability=round(self.probability, 4), rejected=self.rejected, topk=[dict(sign=c, probability=round(p, 4)) for c, p in self])
-    def __repr__(self): return f"Prediction({self.sign!r}, p={self.probability:.3f}" + (f", rejected: {self.rejected}" if self.rejected else "") + f", topk={list(self)})"
+    "Top-k `(class, probability)` pairs, and the decision: `sign` (a class, or 'no sign'), the top `probability`, why it was `rejected` (and the `category` of a two-head model)."
+    def __init__(self, topk:list, sign:str, probability:float, rejected:str|None=None, category:tuple|None=None):
+        super().__init__(topk); self.sign, self.probability, self.rejected, self.category = sign, probability, rejected, category
+    def to_dict(self)->dict:
+        d = dict(sign=self.sign, probability=round(self.probability, 4), rejected=self.rejected, topk=[dict(sign=c, probability=round(p, 4)) for c, p in self])
+        if self.category: d['category'] = dict(name=self.category[0], probability=round(self.category[1], 4))
+        return d
+    def __repr__(self): return f"Prediction({self.sign!r}, p={self.probability:.3f}" + (f", rejected: {self.rejected}" if self.rejected else "") + (f", category={self.category[0]!r}" if self.category else "") + f", topk={list(self)})"
 
 def _landmarks_of(clip)->np.ndarray:
     "Landmarks of what `predict` takes: an array, a landmark file, a video file (extracted, cached) or RGB frames."
@@ -48,8 +51,10 @@ class Recognizer:
     def __init__(self, model:torch.nn.Module, # a model from `make_model`, trained
                  classes:list, # class names in output order
                  info:dict|None=None, # what the model file said about itself
+                 categories:list|None=None, # category names of a two-head (multi-task) model
                 ):
         self.model, self.classes, self.info = model.eval(), list(classes), info or {}
+        self.categories = list(categories) if categories else None
         self.threshold = (self.info.get('no_sign') or {}).get('threshold')  # below it, "no sign" (chosen in training; settable)
 
     @property
@@ -64,9 +69,9 @@ class Recognizer:
         "The recognizer saved in `path`: a model file (never runs code from it) or an exported ONNX file."
         if Path(path).suffix.lower() == '.onnx':
             m = OnnxModel(path, threads)
-            return cls(m, m.classes, m.info)
+            return cls(m, m.classes, m.info, m.categories)
         model, blob = load_recognizer_file(path)
-        return cls(model, blob['classes'], blob.get('info'))
+        return cls(model, blob['classes'], blob.get('info'), blob.get('categories'))
 
     def _tensor(self, clip):
         key = getattr(self.model.config, 'input_key', None)
@@ -86,11 +91,13 @@ class Recognizer:
             warnings.warn(f"{clip if isinstance(clip, (str, Path)) else 'clip'}: no hand detected in any frame; the prediction rests on face and body only", stacklevel=2)
         return self._probs(x)
 
-    def _probs(self, x)->np.ndarray:
+    def _probs(self, x)->np.ndarray: return self._head_probs(x)[0]
+
+    def _head_probs(self, x)->list:
+        "Probabilities of each head (signs, then categories for a two-head model) for one clip."
         with torch.inference_mode():
             out = self.model(x)
-            if isinstance(out, tuple): out = out[0]
-            return torch.softmax(out.float(), -1)[0].numpy()
+            return [torch.softmax(o.float(), -1)[0].numpy() for o in (out if isinstance(out, tuple) else (out,))]
 
     def predict(self, clip, # landmarks [T, 543, 3], a landmark or video file, or RGB frames [T, H, W, 3] uint8
                 topk:int=5, # how many classes to return
@@ -99,13 +106,16 @@ class Recognizer:
         "The `topk` most likely classes of one clip with their probabilities, and the decision: a sign or 'no sign' (a continuous model: its gloss sequence)."
         if self.continuous: return self.transcribe(clip)
         x = self._tensor(clip)
-        p = self._probs(x)
+        heads = self._head_probs(x)
+        p = heads[0]
         top = [(self.classes[i], float(p[i])) for i in np.argsort(-p)[:topk]]
         best, pb = top[0]
         t = self.threshold if threshold is None else threshold
         why = ('no hands' if x.ndim == 4 and bool(missing_hands(x)[0]) else 'no-sign class' if best in NO_SIGN_CLASSES
                else f'below threshold {t:.3f}' if t is not None and pb < t else None)
-        return Prediction(top, NO_SIGN if why else best, pb, why)
+        cat = None
+        if self.categories and len(heads) > 1: k = int(heads[1].argmax()); cat = (self.categories[k], float(heads[1][k]))
+        return Prediction(top, NO_SIGN if why else best, pb, why, cat)
 
 # %% ../nbs/60_inference.ipynb #2ce0e155
 def latency(model:torch.nn.Module, # the model (preprocessing inside)
@@ -337,6 +347,7 @@ class OnnxModel:
         if meta.get('format') != ONNX_FORMAT: raise ValueError(f"{path}: an ONNX model, but not one exported by slr_nb (no '{ONNX_FORMAT}' metadata)")
         self.path, self.meta = Path(path), meta
         self.classes, self.info = json.loads(meta['classes']), json.loads(meta['info'])
+        self.categories = json.loads(meta.get('categories', 'null'))
         self.config = SimpleNamespace(**json.loads(meta['config']))
         self.params = int(meta['params'])
 
@@ -372,7 +383,7 @@ def export_onnx(rec:Recognizer, # the recognizer to export (a PyTorch one)
     m = onnx.load_from_string(buf.getvalue())
     from slr_nb import __version__
     from slr_nb.models.isolated import model_config
-    meta = dict(format=ONNX_FORMAT, slr_nb=__version__, classes=json.dumps(rec.classes), info=json.dumps(rec.info, default=str),
+    meta = dict(format=ONNX_FORMAT, slr_nb=__version__, classes=json.dumps(rec.classes), categories=json.dumps(rec.categories), info=json.dumps(rec.info, default=str),
                 config=json.dumps(model_config(model), default=str), params=str(sum(p.numel() for p in model.parameters())))
     for k, v in meta.items(): m.metadata_props.add(key=k, value=v)
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)

@@ -53,3 +53,15 @@ def test_cli_export_and_predict_with_the_onnx_file(data_dir, tmp_path):
     (tmp_path/'m.onnx').unlink()
     r = subprocess.run([str(BIN/'slr-export'), str(tmp_path/'nope.pth'), '--onnx', str(tmp_path/'m.onnx')], capture_output=True, text=True)
     assert r.returncode == 1 and 'nope.pth' in r.stderr and not (tmp_path/'m.onnx').exists()
+
+
+def test_onnx_keeps_categories_of_a_two_head_model(data_dir, tmp_path):
+    "A multi-task model's category names travel in the ONNX metadata, and both runtimes name the same category."
+    torch.manual_seed(0)
+    classes, cats = [f'sign{i}' for i in range(6)], ['drink', 'food', 'letter']
+    rec = Recognizer.load(save_recognizer(tmp_path/'two.pth', make_model('keypoint-transformer', n_classes=6, n_categories=3), classes, cats))
+    orec = Recognizer.load(export_onnx(rec, tmp_path/'two.onnx'))
+    assert orec.categories == cats
+    for clip in real_clips(data_dir, per_dataset=4)['cafe-asl']:
+        a, b = rec.predict(clip), orec.predict(clip)
+        assert a.category[0] == b.category[0] and abs(a.category[1] - b.category[1]) < 1e-4
