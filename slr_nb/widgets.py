@@ -20,12 +20,16 @@ def _widgets():
     except ImportError as e: raise ImportError("the widgets need ipywidgets: pip install ipywidgets (in Colab also: from google.colab import output; output.enable_custom_widget_manager())") from e
     return w
 
+def _png(fig):
+    import io
+    from IPython.display import Image
+    buf = io.BytesIO(); fig.savefig(buf, format='png', bbox_inches='tight')
+    return Image(data=buf.getvalue(), format='png')
+
 def show_figure(fig):
     "Display a matplotlib figure as a PNG image, whatever the kernel's backend (a bare `Figure` shows as text where no inline backend is on)."
-    import io
-    from IPython.display import display, Image
-    buf = io.BytesIO(); fig.savefig(buf, format='png', bbox_inches='tight')
-    display(Image(data=buf.getvalue(), format='png'))
+    from IPython.display import display
+    display(_png(fig))
 
 HAND_CONNECTIONS = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10), (10, 11), (11, 12), (9, 13), (13, 14),
                     (14, 15), (15, 16), (13, 17), (0, 17), (17, 18), (18, 19), (19, 20)]  # MediaPipe's hand skeleton
@@ -291,13 +295,11 @@ class LiveHistory(Callback):
     order = 65  # after the Recorder (50) holds the epoch's values
     def before_fit(self): self.handle, self.fig = None, None
     def after_epoch(self):
-        import io
-        from IPython.display import display, Image
+        from IPython.display import display
         from slr_nb.callbacks import epoch_history
         from slr_nb.learner import history_figure
         self.fig = history_figure(epoch_history(self.learn), list(getattr(self.learn, 'stage_log', [])))
-        buf = io.BytesIO(); self.fig.savefig(buf, format='png', bbox_inches='tight')
-        png = Image(data=buf.getvalue(), format='png')  # a PNG whatever the backend (see `show_figure`)
+        png = _png(self.fig)  # a PNG whatever the backend (see `show_figure`)
         if self.handle is None: self.handle = display(png, display_id=True)
         else: self.handle.update(png)
 
