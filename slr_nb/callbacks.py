@@ -189,8 +189,10 @@ class LRSchedule(Callback):
             e, period = pos * n, self.t0   # epochs into the stage; find the period holding it
             while e >= period: e -= period; period *= self.t_mult
             return lo + (hi - lo) * (1 + math.cos(math.pi * e / period)) / 2
-        if self.kind == 'plateau': return lr * self.plateau_factor ** self.cuts
-        return lr
+        base = lr * self.plateau_factor ** self.cuts if self.kind == 'plateau' else lr
+        e = pos * n  # plateau and constant have no length to scale by: only a warm-up in epochs applies
+        if self.warmup_epochs and e < self.warmup_epochs: return base * (self.warmup_start + (1 - self.warmup_start) * e / self.warmup_epochs)
+        return base
 
     def before_batch(self):
         start, n, stage_lr = self._span()
@@ -206,7 +208,7 @@ class LRSchedule(Callback):
 
     def after_epoch(self):
         if self.kind != 'plateau': return
-        v = float(self.recorder.values[-1][list(self.recorder.metric_names[1:]).index('valid_loss')])
+        v = float(self.recorder.log[list(self.recorder.metric_names).index('valid_loss')])  # this epoch's: the Recorder (order 50) stores it after us
         if v < self.best: self.best, self.wait = v, 0
         else:
             self.wait += 1

@@ -16,8 +16,8 @@ from .core import *
 from .data.readers import *
 
 # %% auto #0
-__all__ = ['DEMO', 'SMOKE', 'dataset_report', 'validate', 'slr_validate', 'slr_train', 'slr_evaluate', 'slr_predict', 'slr_bench',
-           'slr_export', 'slr_live']
+__all__ = ['DEMO', 'SMOKE', 'SPLIT_ORDER', 'dataset_report', 'validate', 'slr_validate', 'slr_train', 'train_summary',
+           'slr_evaluate', 'slr_predict', 'slr_bench', 'slr_export', 'slr_live']
 
 # %% ../nbs/95_cli.ipynb #c11ca966
 def dataset_report(path, # dataset folder (or file)
@@ -86,7 +86,7 @@ def slr_validate(path:str, # dataset folder (or a single .pose file)
     sys.exit(validate(path, format, require_key, json))
 
 # %% ../nbs/95_cli.ipynb #60025aa8
-DEMO = dict(signers=6, clips_per_sign=12, valid_signers='synthetic-signer4,synthetic-signer5', epochs=30)
+DEMO = dict(signers=6, clips_per_sign=12, valid_signers='synthetic-signer4,synthetic-signer5', epochs=None)  # None: the preset's own length (the default's: found on the data)
 SMOKE = dict(signers=4, clips_per_sign=3, valid_signers='synthetic-signer3', epochs=2, bs=8)
 
 def _synthetic(name:str, signers:int, clips_per_sign:int)->str:
@@ -142,16 +142,23 @@ def slr_train(preset:str=None, # training preset, model preset or YAML file (def
             if demo or smoke_test:
                 d = SMOKE if smoke_test else DEMO
                 data, split_by, valid_values = _synthetic('synthetic-smoke' if smoke_test else 'synthetic-demo', d['signers'], d['clips_per_sign']), 'signer', d['valid_signers']
-                overrides = [f"train.epochs={epochs or d['epochs']}"] + ([f"train.bs={d['bs']}", "train.workers=0"] if smoke_test else []) + overrides
+                overrides = ([f"train.epochs={epochs or d['epochs']}"] if epochs or d['epochs'] else []) + ([f"train.bs={d['bs']}", "train.workers=0"] if smoke_test else []) + overrides
                 if smoke_test and out == 'slr_run': out = tempfile.mkdtemp(prefix='slr-smoke-')
             elif epochs is not None: overrides.append(f"train.epochs={epochs}")
             if not data: sys.exit("slr-train: give --data PATH (or --demo, or --resume DIR)")
             m = train_recognizer(data, out, preset or 'default', valid_data=valid_data, split_by=split_by, valid_values=valid_values, overrides=overrides)
     except (OSError, ValueError, KeyError, TypeError, ImportError) as e: sys.exit(f"slr-train: {e.args[0] if isinstance(e, KeyError) else e}")
     if m is None: return  # not the first of several processes: that one reports
-    r = m['final_results']
-    print(f"valid accuracy {r['valid_accuracy']:.4f}, top-5 {r['valid_top5']:.4f} on {r['valid_clips']} held-out clips "
-          f"({m['model_info']['params']:,} parameters, {r['epochs_done']} epochs, {m['timing']['train_seconds']:.0f}s); wrote {Path(m['run_dir'])/'model.pth'}")
+    print(train_summary(m))
+
+def train_summary(m:dict)->str:
+    "What `slr-train` prints at the end: the held-out figures, the length and why, the file written."
+    r, s = m['final_results'], m.get('search')
+    score = (f"valid WER {r['valid_wer']:.4f}" if 'valid_wer' in r else f"valid accuracy {r['valid_accuracy']:.4f}, top-5 {r['valid_top5']:.4f}")
+    length = f"{r['epochs_done']} epochs" + (f" ({s['stop_reason']})" if s else "")
+    secs = m['timing']['train_seconds'] + (s.get('train_seconds') or 0 if s else 0)
+    return (f"{score} on {r['valid_clips']} held-out clips ({m['model_info']['params']:,} parameters, {length}, {secs:.0f}s); "
+            f"wrote {Path(m['run_dir'])/'model.pth'}")
 
 # %% ../nbs/95_cli.ipynb #4d0ef0d9
 def _load_or_exit(model:str):
@@ -159,29 +166,44 @@ def _load_or_exit(model:str):
     try: return Recognizer.load(model)
     except (OSError, ValueError, KeyError) as e: sys.exit(f"error: {e}")
 
+SPLIT_ORDER = ('val', 'valid', 'dev', 'test')  # a split folder is scored on the first of these it has
+
+def _split_folder_part(store, part:str|None=None)->tuple:
+    "`(idxs, name)`: a split folder's clips of split `part` (its validation split by default); every clip of any other dataset."
+    if store.meta['format'] != 'split':
+        if part: raise ValueError(f"--split {part}: {store.meta['source']} is not a split folder; use --split-by COL --valid-values V")
+        return None, 'all clips'
+    have = list(dict.fromkeys(store.items.group.astype(str)))
+    part = part or next((p for p in SPLIT_ORDER if p in have), None)
+    if part is None: raise ValueError(f"{store.meta['source']}: no validation split ({', '.join(SPLIT_ORDER)}) among its splits {have}; choose one with --split")
+    if part not in have: raise ValueError(f"--split {part}: {store.meta['source']} has the splits {have}")
+    return np.flatnonzero(store.items.group.astype(str).to_numpy() == part), f"split '{part}'"
+
 @call_parse
 def slr_evaluate(model:str, # model.pth
                  data:str=None, # dataset folder (required)
                  split_by:str=None, # evaluate only clips whose COL...
                  valid_values:str=None, # ...is one of these (comma-separated)
+                 split:str=None, # a split folder's split to score (default: its validation split, the first of `SPLIT_ORDER`)
                  json:bool=False, # print one JSON object
                 ):
-    "Accuracy and top-5 of a recognizer on a dataset (WER, greedy and beam, for a continuous one)."
+    "Accuracy and top-5 of a recognizer on a dataset (WER, greedy and beam, for a continuous one); a split folder's validation split by default."
     from slr_nb.inference import evaluate, evaluate_continuous
-    from slr_nb.data.store import build_store, split_by as split
+    from slr_nb.data.store import build_store, split_by as split_of
     if not data: sys.exit("slr-evaluate: give --data PATH")
     rec = _load_or_exit(model)
     try:
         store = build_store(data)
-        idxs = split(store.items, split_by, valid_values)[1] if split_by else None
-    except (OSError, ValueError, KeyError) as e: sys.exit(f"slr-evaluate: {e}")
+        if split_by: idxs, scored = split_of(store.items, split_by, valid_values)[1], f"{split_by} {valid_values}"
+        else: idxs, scored = _split_folder_part(store, split)
+    except (OSError, ValueError, KeyError) as e: sys.exit(f"slr-evaluate: {e.args[0] if isinstance(e, KeyError) else e}")
     if rec.continuous:
-        r = evaluate_continuous(rec, store, idxs)
+        r = {**evaluate_continuous(rec, store, idxs), 'scored': scored}
         print(_json.dumps(r, indent=1) if json else f"WER greedy {r['greedy']['wer']:.4f}, beam {r['beam']['wer']:.4f}, sequence accuracy (beam) "
-              f"{r['beam']['sequence_accuracy']:.4f} on {r['clips']} clips" + (f" ({r['unknown_gloss_clips']} with glosses the model does not know)" if r['unknown_gloss_clips'] else ""))
+              f"{r['beam']['sequence_accuracy']:.4f} on {r['clips']} clips ({scored})" + (f" ({r['unknown_gloss_clips']} with glosses the model does not know)" if r['unknown_gloss_clips'] else ""))
         return
-    r = evaluate(rec, store, idxs)
-    print(_json.dumps(r, indent=1) if json else f"accuracy {r['accuracy']:.4f}, top-5 {r['top5']:.4f} on {r['clips']} clips"
+    r = {**evaluate(rec, store, idxs), 'scored': scored}
+    print(_json.dumps(r, indent=1) if json else f"accuracy {r['accuracy']:.4f}, top-5 {r['top5']:.4f} on {r['clips']} clips ({scored})"
           + (f" ({r['unknown_class_clips']} of classes the model does not know)" if r['unknown_class_clips'] else ""))
 
 @call_parse

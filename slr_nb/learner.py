@@ -34,11 +34,12 @@ from .callbacks import *
 
 # %% auto #0
 __all__ = ['PARAM_GROUPS', 'PRECISIONS', 'RECOGNIZER_FORMAT', 'RECOGNIZER_VERSION', 'PRESET_DIR', 'RUN_KEYS',
-           'CONTINUOUS_AUGMENT', 'NO_SIGN_CLASSES', 'sign_splitter', 'sign_learner', 'speed_settings',
-           'largest_batch_size', 'save_recognizer', 'load_recognizer_file', 'TrainConfig', 'list_presets',
-           'parse_override', 'check_run_config', 'load_run_config', 'history_figure', 'plot_history',
-           'use_gloo_broadcast', 'calibration_split', 'top_probabilities', 'no_sign_threshold', 'train_recognizer',
-           'resume_training']
+           'CONTINUOUS_AUGMENT', 'NO_SIGN_CLASSES', 'SEARCH_SCHEDULE', 'SEARCH_PATIENCE', 'SEARCH_MIN_DELTA',
+           'MIN_MONITOR_CLIPS', 'sign_splitter', 'sign_learner', 'speed_settings', 'largest_batch_size',
+           'save_recognizer', 'load_recognizer_file', 'TrainConfig', 'list_presets', 'parse_override',
+           'check_run_config', 'load_run_config', 'history_figure', 'plot_history', 'use_gloo_broadcast',
+           'resolve_split', 'monitor_split', 'top_probabilities', 'no_sign_threshold', 'needs_search',
+           'train_recognizer', 'resume_training']
 
 # %% ../nbs/50_learner.ipynb #086afbc9
 PARAM_GROUPS = SignModel.param_group_names
@@ -146,7 +147,8 @@ def load_recognizer_file(path)->tuple[torch.nn.Module, dict]:
 @dataclass
 class TrainConfig:
     "Every training setting of a run: the `train:` section of a preset."
-    epochs: int = 30  # epochs in the run
+    epochs: int|None = 30  # epochs in the run; None: as many as the data needs, found by a search on a monitor share (`needs_search`)
+    max_epochs: int = 300  # the longest such search
     bs: int = 64  # batch size
     lr: float = 2e-3  # peak learning rate
     wd: float = 0.05  # decoupled weight decay (AdamW)
@@ -167,9 +169,11 @@ class TrainConfig:
     late_dropout_epoch: float|None = None  # epoch at which LateDropout switches on (the model's own start step when None)
     augment: bool|dict = True  # training augmentation: on, off, or `Augment` settings
     max_len: int|None = 128  # frames per clip at most (resampled)
-    early_stopping: int|None = None  # patience in epochs of fastai's EarlyStoppingCallback; off when None
-    monitor: str = 'valid_loss'  # what early stopping and the best checkpoint watch
-    save: str = 'last'  # weights in model.pth: the 'last' epoch's or the 'best' by `monitor`
+    early_stopping: int|None = None  # patience in epochs of the search on the monitor share (fastai's EarlyStoppingCallback); 10 when epochs is None
+    monitor: str = 'valid_loss'  # what the search watches on the monitor share (early stopping, the best epoch)
+    min_delta: float = 0.  # the smallest change of `monitor` that counts as better (a search for the length: 0.001)
+    save: str = 'last'  # 'best': the search's best epoch by `monitor` sets the length of the final run ('last': `epochs`)
+    monitor_share: float = 0.15  # share of the training clips a search decides on (whole groups when there are 4 or more), then trains on
     grad_clip: float|None = None  # largest gradient norm (fastai's GradientClip); off when None
     grad_accum: int = 1  # batches per optimizer step (fastai's GradientAccumulation, given bs * grad_accum samples)
     precision: str = 'auto'  # one of `PRECISIONS`: auto = bf16/fp16 on CUDA, fp32 on a CPU
@@ -183,8 +187,8 @@ class TrainConfig:
     tensorboard: bool = False  # also log to TensorBoard (needs `tensorboard`), in OUT/tensorboard
     versioned: bool = False  # write into a new folder OUT_vYYYYMMDD_HHMMSS
     stop_after: int|None = None  # stop after this many epochs (resume later with `resume_training`)
-    calibration: float = 0.1  # isolated models: share of each class's training clips kept out of training to choose the "no sign" threshold (0: none)
-    false_rejection: float = 0.05  # the share of those signed clips the "no sign" threshold may reject
+    calibration: bool = True  # isolated models: choose the "no sign" threshold on the search's monitor share (false: none)
+    false_rejection: float = 0.05  # the share of the monitor's signed clips the "no sign" threshold may reject
 
     def __post_init__(self):
         for name, value, known in (('schedule', self.schedule, SCHEDULES), ('precision', self.precision, PRECISIONS), ('save', self.save, ('last', 'best'))):
@@ -345,9 +349,10 @@ def _distributed(learn):
 
 CONTINUOUS_AUGMENT = dict(max_mask_frac=0.05, p_crop=0.)  # a long hidden run or a crop would cut glosses out of a sentence
 
-def _gloss_split(store, vstore, d:dict)->dict:
+def _gloss_split(store, vstore, d:dict, split:tuple|None=None)->dict:
     "Continuous data: the training vocabulary, the validation clips it can score, and what it lacks (reported, never guessed)."
-    train_idx, valid_idx = (np.arange(len(store)), np.arange(len(vstore))) if vstore is not None else split_by(store.items, d['split_by'], d['valid_values'])
+    if split is not None: (train_idx, valid_idx), vstore = split, None  # a length search: the monitor share of the training clips
+    else: train_idx, valid_idx = (np.arange(len(store)), np.arange(len(vstore))) if vstore is not None else split_by(store.items, d['split_by'], d['valid_values'])
     vitems = (vstore if vstore is not None else store).items.iloc[valid_idx]
     vocab = Vocab.from_sequences(store.items.glosses.iloc[train_idx])
     missing = sorted({g for gs in vitems.glosses for g in gs} - set(vocab))
@@ -355,7 +360,7 @@ def _gloss_split(store, vstore, d:dict)->dict:
     if missing: warnings.warn(f"validation glosses absent from training: {missing[:10]}; {int((~ok).sum())} validation clip(s) holding them are left out")
     return dict(vocab=vocab, valid_idx=valid_idx[ok], missing_glosses=missing, dropped_valid_clips=int((~ok).sum()), train_idx=train_idx)
 
-def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int, glosses:dict|None=None, train_idx=None, input_key=None):
+def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int, glosses:dict|None=None, split:tuple|None=None, input_key=None):
     aug_kw = {**(CONTINUOUS_AUGMENT if glosses else {}), **(t.augment if isinstance(t.augment, dict) else {})}
     aug = Augment(**aug_kw) if t.augment and not input_key else None  # augmentations move landmarks, not image features
     if glosses:  # continuous: the vocabulary of the training clips, and only validation clips it can score
@@ -363,24 +368,44 @@ def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int, glosses:
         # explicit training indices: validation clips left out for unknown glosses must not fall into training
         return ClipDataLoaders.from_store(store, valid_store=vstore, valid_idx=glosses['valid_idx'], train_idx=glosses['train_idx'], target='glosses', vocab=glosses['vocab'], augment=aug, max_len=None,
                                           bs=bs, num_workers=t.workers)
-    return ClipDataLoaders.from_store(store, split_by=d.get('split_by'), valid_values=d.get('valid_values'), valid_store=vstore, train_idx=train_idx,
+    where = dict(train_idx=split[0], valid_idx=split[1]) if split is not None else dict(split_by=d.get('split_by'), valid_values=d.get('valid_values'), valid_store=vstore)
+    return ClipDataLoaders.from_store(store, **where,
                                       target='label+category' if multi else 'label', augment=aug, max_len=t.max_len,
                                       length_mode='resample', bs=bs, num_workers=t.workers, input_key=input_key)
 
 NO_SIGN_CLASSES = ('-',)  # dataset classes that mean "no sign" (the cafe-asl / tutorial convention)
 
-def calibration_split(store, # the training store
-                      d:dict, # the run's data settings (split_by, valid_values)
-                      frac:float, # share of each class's training clips to keep apart
-                      seed:int|None=0, # which clips
-                     )->tuple:
-    "`(train_idx, calibration_idx)`: a share `frac` of each class's training clips (classes of 5 clips or more) kept out of training."
-    train_idx = split_by(store.items, d['split_by'], d['valid_values'])[0] if d.get('split_by') else np.arange(len(store))
-    rng = np.random.default_rng(seed)
-    labels = store.items.label.to_numpy()[train_idx]
-    calib = [rng.choice(idx, int(round(frac * len(idx))), replace=False) for l in np.unique(labels) if len(idx := train_idx[labels == l]) >= 5]
-    calib = np.sort(np.concatenate(calib)).astype(train_idx.dtype) if calib else train_idx[:0]
-    return np.setdiff1d(train_idx, calib), calib
+def resolve_split(store, # the training store
+                  d:dict, # the run's data settings (valid_data, split_by, valid_values), completed in place
+                 )->np.ndarray:
+    "The indices of the clips a run may train on: every clip with a separate validation folder, else those outside the held-out groups."
+    if not d.get('valid_data') and d.get('split_by') is None and store.meta['format'] == 'split' and 'val' in set(store.items.group):
+        d.update(split_by='group', valid_values='val')  # split folders (e.g. from slr-sentences) bring their own validation split
+    if not d.get('valid_data') and d.get('split_by') is None: raise ValueError("say how to validate: valid_data, or split_by with valid_values")
+    return split_by(store.items, d['split_by'], d['valid_values'])[0] if d.get('split_by') else np.arange(len(store))
+
+def monitor_split(items, # a store's items table
+                  train_idx:np.ndarray, # the clips the run may train on
+                  share:float=0.15, # share of them the search watches instead of training on
+                  group_col:str|None=None, # set whole groups of this column apart when the training clips hold `min_groups` or more
+                  label_col:str|None='label', # otherwise a share of each class (of 5 clips or more); None: of all clips
+                  seed:int|None=0, # which clips or groups
+                  min_groups:int=4, # fewest training groups from which whole groups are set apart
+                 )->tuple:
+    "`(kept, monitor)`: the training clips a length search trains on, and the monitor share it decides on."
+    rng, train_idx = np.random.default_rng(seed), np.asarray(train_idx)
+    if group_col and group_col in items.columns:  # new signers or sessions, as the held-out data will be
+        g = items[group_col].astype(str).to_numpy()[train_idx]
+        groups = rng.permutation(np.unique(g))
+        if len(groups) >= min_groups:
+            mon = train_idx[np.isin(g, groups[:max(1, int(round(share * len(groups))))])]
+            return np.setdiff1d(train_idx, mon), np.sort(mon)
+    if label_col:  # classes of fewer than 5 clips stay whole in training: the search must not take a class's only examples
+        labels = items[label_col].astype(str).to_numpy()[train_idx]
+        parts = [rng.choice(idx, int(round(share * len(idx))), replace=False) for l in np.unique(labels) if len(idx := train_idx[labels == l]) >= 5]
+    else: parts = [rng.choice(train_idx, int(round(share * len(train_idx))), replace=False)] if len(train_idx) >= 5 else []
+    mon = np.sort(np.concatenate(parts)).astype(train_idx.dtype) if parts else train_idx[:0]
+    return np.setdiff1d(train_idx, mon), mon
 
 def top_probabilities(model, # an isolated model
                       store, # clips
@@ -417,8 +442,8 @@ def _alignable_report(model, store, train_idx)->dict:
     if short.any(): warnings.warn(f"{int(short.sum())} training clip(s) have fewer frames than their gloss sequence needs: CTC leaves them out")
     return dict(unalignable_train_clips=int(short.sum()))
 
-def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None, extra_cbs=())->dict|None:
-    "Train the run `cfg` describes into `out` (continuing the checkpoint `resume`); the manifest (None off the first process)."
+def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None, extra_cbs=(), split:tuple|None=None, found:dict|None=None)->dict|None:
+    "Train the run `cfg` describes into `out` (continuing `resume`; on `split`'s (kept, monitor) clips in a search; keeping what a search `found`)."
     cfg = copy.deepcopy(cfg)
     model_cfg, t = check_run_config(cfg)
     cfg['train'] = asdict(t)
@@ -429,18 +454,15 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None, extra_cb
     input_key = getattr(model_cfg, 'input_key', None)  # a model of image features (FeatureGRU) reads an extra per-frame array
     extra = {'extra_keys': (input_key,)} if input_key else {}
     store = build_store(d['path'], **extra)
-    if not d.get('valid_data') and d.get('split_by') is None and store.meta['format'] == 'split' and 'val' in set(store.items.group):
-        d.update(split_by='group', valid_values='val')  # split folders (e.g. from slr-sentences) bring their own validation split
-    if not d.get('valid_data') and d.get('split_by') is None: raise ValueError("say how to validate: valid_data, or split_by with valid_values")
+    resolve_split(store, d)
     vstore = build_store(d['valid_data'], **extra) if d.get('valid_data') else None
     fp = store.meta['fingerprint'] + (f"+{vstore.meta['fingerprint']}" if vstore else '')
     if resume is not None and d.get('fingerprint') != fp:
         raise ValueError(f"{d['path']}: the data changed since the checkpoint was written (fingerprint {d.get('fingerprint')} -> {fp})")
     d['fingerprint'] = fp
     multi = hasattr(model_cfg, 'n_categories')  # a two-head model learns the category too
-    glosses = _gloss_split(store, vstore, d) if is_continuous(model_cfg) else None
-    train_idx, calib = calibration_split(store, d, t.calibration, t.seed) if not glosses and t.calibration and not input_key else (None, None)
-    dls = _make_dls(store, vstore, d, t, multi, t.bs, glosses, train_idx, input_key)
+    glosses = _gloss_split(store, vstore, d, split) if is_continuous(model_cfg) else None
+    dls = _make_dls(store, vstore, d, t, multi, t.bs, glosses, split, input_key)
     model_cfg = replace(model_cfg, n_classes=dls.c, **({'n_categories': len(dls.cat_vocab)} if multi else {}))
     if t.max_len and hasattr(model_cfg, 'preprocess') and not glosses:  # the model caps long clips itself, as in training
         model_cfg = replace(model_cfg, preprocess=replace(_preprocess_config(model_cfg.preprocess), max_len=t.max_len, length_mode='resample'))
@@ -451,7 +473,7 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None, extra_cb
     if t.find_bs and resume is None:
         bs = largest_batch_size(learn, start=min(16, t.bs))
         if t.seed is not None: set_seed(t.seed, reproducible=t.deterministic)
-        dls = _make_dls(store, vstore, d, t, multi, bs, glosses, train_idx, input_key)
+        dls = _make_dls(store, vstore, d, t, multi, bs, glosses, split, input_key)
         learn = sign_learner(dls, make_model(model_cfg), loss_func=loss, wd=t.wd)
     monitor = 'gloss_accuracy' if multi and t.monitor == 'accuracy' else t.monitor
     names = ['train_loss', 'valid_loss'] + [getattr(m, '__name__', getattr(m, 'name', '')) for m in learn.metrics]
@@ -470,21 +492,22 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None, extra_cb
                                      metrics=names[2:], stages=[asdict(as_stage(s)) for s in (t.stages or [Stage()])]),
         'data': dict(path=str(d['path']), format=store.meta['format'], fingerprint=fp, valid_data=d.get('valid_data'),
                      split_by=d.get('split_by'), valid_values=d.get('valid_values'), train_clips=len(dls.train.dataset),
-                     valid_clips=len(dls.valid.dataset), calibration_clips=0 if calib is None else len(calib),
+                     valid_clips=len(dls.valid.dataset), **({'monitor_clips': len(split[1])} if split is not None else {}),
                      **({k: glosses[k] for k in ('missing_glosses', 'dropped_valid_clips')} | _alignable_report(learn.model, store, glosses['train_idx']) if glosses else {})),
         'hardware': {**hardware_info(dls.device), 'processes': world, 'speed': speed},
+        **({'search': found['search']} if found else {}),
     }
     cbs = [TrainingLog(), StageFreezing(t.stages or [Stage()]),
            LRSchedule(t.lr, t.schedule, t.warmup_pct, t.warmup_epochs, t.warmup_start, t.min_lr_frac, t.t0, t.t_mult, t.plateau_patience, t.plateau_factor)]
     if t.dropout is not None or t.late_dropout_epoch is not None:
         try: cbs.append(AdaptiveDropoutSchedule(**(t.dropout or {'initial_p': None}), late_dropout_epoch=t.late_dropout_epoch))
         except TypeError as e: raise ValueError(f"train.dropout: {e}") from None
-    if t.early_stopping: cbs.append(EarlyStoppingCallback(monitor=monitor, comp=np.less if lower_is_better(monitor) else np.greater, patience=t.early_stopping))
+    if t.early_stopping: cbs.append(EarlyStoppingCallback(monitor=monitor, comp=np.less if lower_is_better(monitor) else np.greater, min_delta=t.min_delta, patience=t.early_stopping))
     if t.grad_clip: cbs.append(GradientClip(t.grad_clip))
     if t.grad_accum > 1: cbs.append(GradientAccumulation(bs * t.grad_accum))  # fastai counts samples, not batches
     manifest_cb = ManifestCallback(out/'manifest.json', sections, monitor=monitor)
     if main:
-        cbs += [CSVLogger(out/'history.csv'), Checkpoints(out/'checkpoints', cfg, monitor=monitor), manifest_cb]
+        cbs += [CSVLogger(out/'history.csv'), Checkpoints(out/'checkpoints', cfg, monitor=monitor, min_delta=t.min_delta), manifest_cb]
         if t.tensorboard: cbs.append(_tensorboard(out/'tensorboard'))
     if t.stop_after: cbs.append(StopAfter(t.stop_after))
     if main: cbs += list(extra_cbs)  # the caller's own (a live plot in a notebook)
@@ -501,26 +524,80 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None, extra_cb
     if not main: return None
     hist = epoch_history(learn)
     row = hist[-1]
-    best = out/'checkpoints'/'best.pth'
+    best, kept_epochs = out/'checkpoints'/'best.pth', len(hist)
     if t.save == 'best' and best.is_file():
-        b = read_checkpoint(best); learn.model.load_state_dict(b['model']); row = hist[b['epochs_done'] - 1]
+        b = read_checkpoint(best); learn.model.load_state_dict(b['model']); kept_epochs = b['epochs_done']; row = hist[kept_epochs - 1]
     status = 'finished' if len(hist) >= t.epochs else 'stopped'
-    results = {**_results(row, multi, dls), 'epochs_done': len(hist), 'weights': t.save if t.save == 'last' or best.is_file() else 'last'}
+    results = {**_results(row, multi, dls), 'epochs_done': len(hist), 'weights': t.save if t.save == 'last' or best.is_file() else 'last',
+               'weights_epochs_done': kept_epochs, **({'stop_reason': found['search']['stop_reason']} if found else {})}
     timing = dict(train_seconds=round(train_s, 1), epochs_this_run=len(hist) - start,
                   clips_per_second=round(len(dls.train.dataset) * (len(hist) - start) / max(train_s, 1e-9), 1))
     lm = {'lm': NGramLM(2).fit(dls.train.dataset.targets, len(dls.vocab)).to_dict()} if glosses else {}  # a gloss bigram of the training sentences, for beam search
-    if calib is not None and len(calib):  # the "no sign" threshold, from training signers' clips the model never saw
-        signed = ~np.isin(store.items.label.to_numpy()[calib], NO_SIGN_CLASSES)
-        aug = Augment(**(t.augment if isinstance(t.augment, dict) else {})) if t.augment else None  # as in training: a new signer varies like that
-        lm['no_sign'] = dict(threshold=no_sign_threshold(top_probabilities(learn.model, store, calib, aug), signed, t.false_rejection),
-                             calibration_clips=int(len(calib)), false_rejection=t.false_rejection, augmented=aug is not None)
-        results['no_sign_threshold'] = lm['no_sign']['threshold']
+    if split is not None and t.calibration and not glosses and not input_key and len(split[1]):  # a search: the monitor clips it never trained on
+        mon = split[1]  # through the training augmentation: even a held-out signer's clips vary less than the next signer's will
+        aug = Augment(**(t.augment if isinstance(t.augment, dict) else {})) if t.augment else None
+        signed = ~np.isin(store.items.label.to_numpy()[mon], NO_SIGN_CLASSES)
+        lm['no_sign'] = dict(threshold=no_sign_threshold(top_probabilities(learn.model, store, mon, aug), signed, t.false_rejection),
+                             calibration_clips=int(len(mon)), false_rejection=t.false_rejection, augmented=aug is not None)
+    elif found and found.get('no_sign'): lm['no_sign'] = found['no_sign']  # the search's threshold, kept by the refit
+    if lm.get('no_sign'): results['no_sign_threshold'] = lm['no_sign']['threshold']
     save_recognizer(out/'model.pth', learn.model, list(dls.vocab), dls.cat_vocab,
                     manifest={k: sections[k] for k in ('model_info', 'training_config', 'data')}, final_results=results, **lm)
     sections['model_info']['size_mb'] = round((out/'model.pth').stat().st_size / 2**20, 3)
     m = manifest_cb.write(status, final_results=results, timing=timing, run_dir=str(out))
     plot_history(hist, m['stages'], out/'history.png')
     return m
+
+SEARCH_SCHEDULE = dict(schedule='plateau', warmup_epochs=2, plateau_patience=3)  # a search cannot scale a schedule by a length it does not know yet
+SEARCH_PATIENCE = 8  # epochs without a better monitor before a search stops (`train.early_stopping` when set)
+SEARCH_MIN_DELTA = 0.001  # smaller gains of the monitor do not count: they would lengthen the run for nothing
+MIN_MONITOR_CLIPS = 8  # fewer monitor clips than this decide nothing: the run trains `train.epochs` (or 30) on everything
+
+def needs_search(t:dict, # the run's `train` settings
+                 continuous:bool=False, # gloss sequences (no "no sign" threshold)
+                )->bool:
+    "Whether a run must decide something on a monitor share first: its length, its best epoch, or its \"no sign\" threshold."
+    return t['epochs'] is None or bool(t['early_stopping']) or t['save'] == 'best' or (bool(t['calibration']) and not continuous)
+
+def _barrier():
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized(): dist.barrier()
+
+def _search_and_fit(cfg:dict, out:Path, progress:bool=True, cbs=())->dict|None:
+    "Decide the length (and the best epoch, the \"no sign\" threshold) on a monitor share of the training clips, then train on all of them."
+    t, d = cfg['train'], cfg['data']
+    model_cfg, _ = check_run_config(cfg)
+    continuous, input_key = is_continuous(model_cfg), getattr(model_cfg, 'input_key', None)
+    if not needs_search(t, continuous): return _run(cfg, out, progress, extra_cbs=cbs)
+    store = build_store(d['path'], **({'extra_keys': (input_key,)} if input_key else {}))
+    kept, monitor = monitor_split(store.items, resolve_split(store, d), t['monitor_share'], d.get('split_by') or 'group', None if continuous else 'label', t['seed'])
+    col = d.get('split_by') or 'group'
+    groups = sorted(set(store.items[col].astype(str).to_numpy()[monitor])) if col in store.items.columns and len(monitor) else []
+    by_groups = bool(groups) and not np.isin(store.items[col].astype(str).to_numpy()[kept], groups).any()
+    final = copy.deepcopy(cfg); ft = final['train']
+    if len(monitor) < MIN_MONITOR_CLIPS:
+        warnings.warn(f"{len(monitor)} training clips can be set apart to decide on: training {t['epochs'] or 30} epochs on all clips, without a \"no sign\" threshold")
+        ft.update(epochs=t['epochs'] or 30, early_stopping=None, save='last')
+        return _run(final, out, progress, extra_cbs=cbs, found=dict(search=dict(stop_reason=f"too few clips to set a monitor share apart ({len(monitor)}): a fixed {ft['epochs']} epochs")))
+    search = copy.deepcopy(cfg); st = search['train']
+    st.update(stop_after=None, versioned=False, tensorboard=False)
+    if t['epochs'] is None: st.update(epochs=t['max_epochs'], early_stopping=t['early_stopping'] or SEARCH_PATIENCE, save='best', min_delta=t['min_delta'] or SEARCH_MIN_DELTA, **SEARCH_SCHEDULE)
+    ms = _run(search, out/'search', progress, split=(kept, monitor))
+    _barrier()  # several processes: each reads what the first one wrote
+    ms = json.loads((out/'search'/'manifest.json').read_text())
+    r, st = ms['final_results'], ms['training_config']['train']
+    monitor_name, best = st['monitor'], r['weights_epochs_done']
+    if r['epochs_done'] < st['epochs']:
+        why = f"{monitor_name} on the monitor share stopped improving: best at epoch {best}, no better in the {r['epochs_done'] - best} after"
+    elif st['save'] == 'best': why = f"the search reached its longest ({st['epochs']} epochs, train.max_epochs); best {monitor_name} at epoch {best}"
+    else: why = f"a fixed {st['epochs']} epochs (train.epochs)"
+    ft.update(epochs=max(1, best if st['save'] == 'best' else st['epochs']), early_stopping=None, save='last')  # nothing decided on the reported validation clips
+    found = dict(search=dict(monitor=monitor_name, monitor_clips=int(len(monitor)), monitor_groups=groups if by_groups else None,
+                             trained_clips=int(len(kept)), epochs_done=r['epochs_done'], best_epoch=best, schedule=st['schedule'],
+                             monitor_value=ms['training_history'][best - 1].get(monitor_name), monitor_accuracy=r.get('valid_accuracy'),
+                             epochs_chosen=ft['epochs'], stop_reason=why, folder=str(out/'search'), train_seconds=ms['timing']['train_seconds']),
+                 no_sign=torch.load(out/'search'/'model.pth', map_location='cpu', weights_only=True)['info'].get('no_sign'))
+    return _run(final, out, progress, extra_cbs=cbs, found=found)
 
 def train_recognizer(data, # dataset folder (any format `open_dataset` reads)
                      out, # output folder
@@ -539,7 +616,7 @@ def train_recognizer(data, # dataset folder (any format `open_dataset` reads)
                        valid_values=valid_values if valid_values is None or isinstance(valid_values, str) else ','.join(map(str, valid_values)))
     out = Path(out)
     if cfg['train']['versioned']: out = out.with_name(f"{out.name}_v{time.strftime('%Y%m%d_%H%M%S')}")
-    return _run(cfg, out, progress, extra_cbs=cbs)
+    return _search_and_fit(cfg, out, progress, cbs)
 
 def resume_training(run_dir, # a folder `train_recognizer` wrote (holding checkpoints/last.pth)
                     epochs:int|None=None, # epochs in all (the run's own when None)

@@ -21,7 +21,7 @@ def synthetic_sentences(tmp_path_factory):
     src = write_synthetic_npz(tmp/'syn', n_signers=3, clips_per_sign=3)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        build_sentences(src, tmp/'sent', n=32, n_valid=8, split_by='signer', valid_values='synthetic-signer2', max_glosses=3)
+        build_sentences(src, tmp/'sent', n=64, n_valid=8, split_by='signer', valid_values='synthetic-signer2', max_glosses=3)
     return tmp/'sent'
 
 
@@ -81,6 +81,27 @@ def test_train_evaluate_stream(synthetic_sentences, tmp_path):
     f = store.items.source.iloc[val[0]]
     pr = _cli('slr-predict', str(tmp_path/'run'/'model.pth'), f, '--decoder', 'greedy', '--json')
     assert json.loads(pr.stdout)[f]['glosses'] == rec.transcribe(f)
+
+
+def test_continuous_commands(synthetic_sentences, tmp_path):
+    "slr-train with a continuous preset as a user types it (its length searched on training sentences), then slr-evaluate on the split folder."
+    tiny = [a for kv in ('model.dim=32', 'model.hands_dim=16', 'model.pose_dim=8', 'model.face_dim=8', 'model.conv_blocks=1', 'train.bs=8',
+                         'train.workers=0', 'train.max_epochs=3') for a in ('--set', kv)]
+    tr = _cli('slr-train', 'ctc-baseline', '--data', str(synthetic_sentences), '--out', str(tmp_path/'run'), *tiny)
+    last = tr.stdout.strip().splitlines()[-1]
+    assert last.startswith('valid WER ') and 'held-out clips' in last and str(tmp_path/'run'/'model.pth') in last, last
+    m = json.loads((tmp_path/'run'/'manifest.json').read_text())
+    s = m['search']
+    assert s['monitor'] == 'wer' and s['epochs_done'] <= 3 and m['final_results']['epochs_done'] == s['best_epoch']
+    assert s['trained_clips'] + s['monitor_clips'] == m['data']['train_clips']  # the search watched training sentences only
+    store = build_store(synthetic_sentences); val = np.flatnonzero(store.items.group == 'val')
+    ev = _cli('slr-evaluate', str(tmp_path/'run'/'model.pth'), '--data', str(synthetic_sentences))
+    assert f"on {len(val)} clips (split 'val')" in ev.stdout, ev.stdout
+    tr_ev = _cli('slr-evaluate', str(tmp_path/'run'/'model.pth'), '--data', str(synthetic_sentences), '--split', 'train', '--json')
+    assert json.loads(tr_ev.stdout)['clips'] == len(store) - len(val)
+    bad = subprocess.run([str(Path(sys.executable).with_name('slr-evaluate')), str(tmp_path/'run'/'model.pth'), '--data', str(synthetic_sentences), '--split', 'nope'],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "--split nope" in bad.stderr and 'Traceback' not in bad.stderr
 
 
 def _cli(name, *args):

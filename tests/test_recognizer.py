@@ -26,8 +26,12 @@ def trained(data_dir, tmp_path_factory):
 
 def test_training_writes_everything(trained):
     out, m = trained
-    assert sorted(p.name for p in out.iterdir()) == ['checkpoints', 'history.csv', 'history.png', 'manifest.json', 'model.pth']
+    assert sorted(p.name for p in out.iterdir()) == ['checkpoints', 'history.csv', 'history.png', 'manifest.json', 'model.pth', 'search']
     man = json.loads((out/'manifest.json').read_text())
+    # the "no sign" threshold came from a search on training clips (participant 62590 never seen), then all of them trained
+    s = man['search']
+    assert s['stop_reason'] == 'a fixed 3 epochs (train.epochs)' and 0 < man['final_results']['no_sign_threshold'] < 1
+    assert man['data']['train_clips'] == s['trained_clips'] + s['monitor_clips'] == 173 - 37
     assert man['model_info']['params'] > 0 and man['training_config']['train']['epochs'] == 3
     assert 0 <= man['final_results']['valid_accuracy'] <= 1 and man['final_results']['valid_clips'] == 37
     assert len((out/'history.csv').read_text().strip().splitlines()) == 4      # header + 3 epochs
