@@ -635,4 +635,11 @@ def resume_training(run_dir, # a folder `train_recognizer` wrote (holding checkp
     read_checkpoint(ck, cfg)  # refuses settings that differ from the checkpoint's
     done = blob['epochs_done']
     if done >= cfg['train']['epochs']: raise ValueError(f"{run_dir}: {done} epochs are done already; give epochs above {done} to train on")
-    return _run(cfg, run_dir, progress, resume=blob, extra_cbs=cbs)
+    return _run(cfg, run_dir, progress, resume=blob, extra_cbs=cbs, found=_found_in(run_dir))
+
+def _found_in(run_dir:Path)->dict|None:
+    "What the search of a run folder found, for its final run to keep when resumed."
+    m, f = run_dir/'manifest.json', run_dir/'search'/'model.pth'
+    s = json.loads(m.read_text()).get('search') if m.is_file() else None
+    if s is None: return None
+    return dict(search=s, no_sign=torch.load(f, map_location='cpu', weights_only=True)['info'].get('no_sign') if f.is_file() else None)
