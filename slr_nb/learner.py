@@ -169,7 +169,7 @@ class TrainConfig:
     late_dropout_epoch: float|None = None  # epoch at which LateDropout switches on (the model's own start step when None)
     augment: bool|dict = True  # training augmentation: on, off, or `Augment` settings
     max_len: int|None = 128  # frames per clip at most (resampled)
-    early_stopping: int|None = None  # patience in epochs of the search on the monitor share (fastai's EarlyStoppingCallback); 10 when epochs is None
+    early_stopping: int|None = None  # patience in epochs of the search on the monitor share (fastai's EarlyStoppingCallback); `SEARCH_PATIENCE` when epochs is None
     monitor: str = 'valid_loss'  # what the search watches on the monitor share (early stopping, the best epoch)
     min_delta: float = 0.  # the smallest change of `monitor` that counts as better (a search for the length: 0.001)
     save: str = 'last'  # 'best': the search's best epoch by `monitor` sets the length of the final run ('last': `epochs`)
@@ -554,7 +554,7 @@ SEARCH_MIN_DELTA = 0.001  # smaller gains of the monitor do not count: they woul
 MIN_MONITOR_CLIPS = 8  # fewer monitor clips than this decide nothing: the run trains `train.epochs` (or 30) on everything
 
 def needs_search(t:dict, # the run's `train` settings
-                 continuous:bool=False, # gloss sequences (no "no sign" threshold)
+                 continuous:bool=False, # a model without a "no sign" threshold (gloss sequences, image features)
                 )->bool:
     "Whether a run must decide something on a monitor share first: its length, its best epoch, or its \"no sign\" threshold."
     return t['epochs'] is None or bool(t['early_stopping']) or t['save'] == 'best' or (bool(t['calibration']) and not continuous)
@@ -568,10 +568,10 @@ def _search_and_fit(cfg:dict, out:Path, progress:bool=True, cbs=())->dict|None:
     t, d = cfg['train'], cfg['data']
     model_cfg, _ = check_run_config(cfg)
     continuous, input_key = is_continuous(model_cfg), getattr(model_cfg, 'input_key', None)
-    if not needs_search(t, continuous): return _run(cfg, out, progress, extra_cbs=cbs)
+    if not needs_search(t, continuous or bool(input_key)): return _run(cfg, out, progress, extra_cbs=cbs)  # image-feature models get no threshold
     store = build_store(d['path'], **({'extra_keys': (input_key,)} if input_key else {}))
-    kept, monitor = monitor_split(store.items, resolve_split(store, d), t['monitor_share'], d.get('split_by') or 'group', None if continuous else 'label', t['seed'])
     col = d.get('split_by') or 'group'
+    kept, monitor = monitor_split(store.items, resolve_split(store, d), t['monitor_share'], col, None if continuous else 'label', t['seed'])
     groups = sorted(set(store.items[col].astype(str).to_numpy()[monitor])) if col in store.items.columns and len(monitor) else []
     by_groups = bool(groups) and not np.isin(store.items[col].astype(str).to_numpy()[kept], groups).any()
     final = copy.deepcopy(cfg); ft = final['train']
