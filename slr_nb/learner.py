@@ -189,11 +189,13 @@ class TrainConfig:
     stop_after: int|None = None  # stop after this many epochs (resume later with `resume_training`)
     calibration: bool = True  # isolated models: choose the "no sign" threshold on the search's monitor share (false: none)
     false_rejection: float = 0.05  # the share of the monitor's signed clips the "no sign" threshold may reject
+    background: float|None = None  # chance that a training item is a made-up "no sign" clip (two signs' ends and a move between); None: 1 / classes where the data has a `NO_SIGN_CLASSES` class, else 0
 
     def __post_init__(self):
         for name, value, known in (('schedule', self.schedule, SCHEDULES), ('precision', self.precision, PRECISIONS), ('save', self.save, ('last', 'best'))):
             if value not in known: raise ValueError(f"train.{name} must be one of {list(known)}, not {value!r}")
         if self.grad_accum < 1: raise ValueError(f"train.grad_accum must be at least 1, not {self.grad_accum}")
+        if self.background is not None and not 0 <= self.background < 1: raise ValueError(f"train.background must be in [0, 1), not {self.background}")
         if self.stages is not None: [as_stage(s) for s in self.stages]  # unknown stage keys are caught here
 
 # %% ../nbs/50_learner.ipynb #e30caf05
@@ -371,7 +373,16 @@ def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int, glosses:
     where = dict(train_idx=split[0], valid_idx=split[1]) if split is not None else dict(split_by=d.get('split_by'), valid_values=d.get('valid_values'), valid_store=vstore)
     return ClipDataLoaders.from_store(store, **where,
                                       target='label+category' if multi else 'label', augment=aug, max_len=t.max_len,
-                                      length_mode='resample', bs=bs, num_workers=t.workers, input_key=input_key)
+                                      length_mode='resample', bs=bs, num_workers=t.workers, input_key=input_key,
+                                      **_background(store, t, input_key))
+
+def _background(store, t:TrainConfig, input_key=None)->dict:
+    "The made-up 'no sign' clips of an isolated run: their share and label (`ClipDataset`'s `background`)."
+    labels = set(store.items.label)
+    no_sign = next((c for c in NO_SIGN_CLASSES if c in labels), None)
+    share = t.background if t.background is not None else 1 / len(labels) if no_sign and not input_key else 0.
+    if share and not no_sign: raise ValueError(f"train.background={share}: made-up 'no sign' clips need a 'no sign' class in the data (one of {NO_SIGN_CLASSES})")
+    return dict(background=share, background_label=no_sign or '-')
 
 NO_SIGN_CLASSES = ('-',)  # dataset classes that mean "no sign" (the cafe-asl / tutorial convention)
 

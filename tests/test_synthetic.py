@@ -4,8 +4,9 @@ import pytest
 from slr_nb.core import N_LANDMARKS, PARTS
 from slr_nb.data.readers import read_clips, open_dataset
 from slr_nb.data.store import build_store
-from slr_nb.data.synthetic import (SYNTHETIC_SIGNS, SYNTHETIC_LEFT_HANDED, synthetic_clip, synthetic_clips,
-                                   synthetic_signer, write_synthetic_npz)
+from slr_nb.data.synthetic import (SYNTHETIC_SIGNS, SYNTHETIC_LEFT_HANDED, SYNTHETIC_PLACES, SYNTHETIC_MOVEMENTS,
+                                   SYNTHETIC_HANDSHAPES, synthetic_clip, synthetic_clips, synthetic_signer, synthetic_vocabulary,
+                                   synthetic_composition, synthetic_category, write_synthetic_npz)
 
 
 @pytest.fixture(scope='module')
@@ -97,3 +98,76 @@ def test_refuses_foreign_folder(tmp_path):
     (tmp_path/'notes.txt').write_text('not a dataset')
     with pytest.raises(FileExistsError, match='not a synthetic dataset'): write_synthetic_npz(tmp_path)
     assert (tmp_path/'notes.txt').read_text() == 'not a dataset'
+
+
+def test_vocabulary_names_stable():
+    v = synthetic_vocabulary(300)
+    assert len(v) == len(set(v)) == 300 and v[0] == 'synthetic-v000' and v[-1] == 'synthetic-v299'
+    for n in (1, 10, 40, 250): assert synthetic_vocabulary(n) == v[:n]                       # a name means one sign, whatever n
+    assert synthetic_vocabulary(np.int64(5)) == v[:5]
+    # pinned: the name -> composition map must never change (it would silently relabel saved datasets and models)
+    assert synthetic_composition('synthetic-v000') == dict(handshape='flat', place='forehead', movement='circle', hands='one')
+    assert synthetic_composition('synthetic-v001') == dict(handshape='fist', place='neutral', movement='arc', hands='two')
+    assert synthetic_composition('synthetic-v249') == synthetic_composition('synthetic-v249')
+
+
+def test_vocabulary_compositions_distinct():
+    v = synthetic_vocabulary(704)
+    comps = [tuple(synthetic_composition(s).values()) for s in v]
+    assert len(set(comps)) == 704                                                           # every composition once
+    for h, pl, mv, hands in comps:
+        assert h in SYNTHETIC_HANDSHAPES and pl in SYNTHETIC_PLACES and mv in SYNTHETIC_MOVEMENTS and hands in ('one', 'two')
+        assert not (pl == 'palm' and hands == 'two')
+    c = np.array([[hash(x) for x in comp] for comp in comps])
+    differ = (c[:, None] != c[None]).sum(-1) + 9*np.eye(len(c), dtype=int)
+    assert differ[:11, :11].min() == 3 and differ[:74, :74].min() == 2                       # small vocabularies are spread out
+    for k in range(4):                                                                      # and use every value of every parameter
+        assert len({comp[k] for comp in comps[:40]}) == (8, 6, 8, 2)[k]
+    assert {synthetic_category(s) for s in v[:40]} == set(SYNTHETIC_MOVEMENTS)
+    assert synthetic_category('synthetic-push') == 'path' and synthetic_category('hello') == 'other'
+
+
+def test_vocabulary_invalid():
+    for n in (0, -1, 705, 2.5, '10', True, None):
+        with pytest.raises(ValueError, match='synthetic vocabulary has 1 to 704 signs'): synthetic_vocabulary(n)
+    for name in ('synthetic-v704', 'synthetic-v0', 'synthetic-v0001', 'synthetic-vabc', 'hello'):
+        with pytest.raises(ValueError, match='unknown synthetic sign'): synthetic_clip(name, 0, 0)
+        with pytest.raises(ValueError, match='unknown composed synthetic sign'): synthetic_composition(name)
+
+
+def test_composed_clips():
+    v = synthetic_vocabulary(300)
+    for i, sign in enumerate(v[::25]):
+        x = synthetic_clip(sign, i % 6, i)
+        assert x.dtype == np.float32 and x.shape[1:] == (N_LANDMARKS, 3) and 20 <= len(x) <= 60
+        assert not np.isinf(x).any()
+        assert not np.isnan(x[:, PARTS['pose']]).any() and not np.isnan(x[:, PARTS['face']]).any()  # only hands go missing
+        np.testing.assert_array_equal(x, synthetic_clip(sign, i % 6, i))
+    assert synthetic_clip(v[7], 1, 0, n_frames=25).shape == (25, N_LANDMARKS, 3)
+    a, b = synthetic_clip(v[3], 2, 0), synthetic_clip(v[4], 2, 0)                           # another sign, another clip
+    assert a.shape != b.shape or not np.allclose(a, b, equal_nan=True)
+    one = [s for s in v[:60] if synthetic_composition(s)['hands'] == 'one' and synthetic_composition(s)['place'] != 'palm'][:6]
+    for k in range(6):
+        for s in one:
+            x = synthetic_clip(s, k, 0)
+            left, right = _motion(x, 'left_hand'), _motion(x, 'right_hand')
+            assert (left > 2*right) if k in SYNTHETIC_LEFT_HANDED else (right > 2*left), (k, s, left, right)
+    two = [s for s in v[:60] if synthetic_composition(s)['hands'] == 'two'][:4]
+    for s in two:                                                                           # both hands make it: both in view, both moving
+        x = synthetic_clip(s, 0, 0)
+        assert min(_motion(x, 'left_hand'), _motion(x, 'right_hand')) > 0.3*max(_motion(x, 'left_hand'), _motion(x, 'right_hand')), s
+    clips = synthetic_clips(n_signers=2, clips_per_sign=1, signs=v[:20] + SYNTHETIC_SIGNS[:2])  # the two kinds mix
+    assert [c.label for c in clips[:22]] == list(v[:20] + SYNTHETIC_SIGNS[:2])
+    assert max(np.isnan(c.landmarks[:, PARTS['left_hand' if c.meta['dominant'] == 'left' else 'right_hand'], 0]).all(1).mean() for c in clips) < 0.6
+
+
+def test_composed_npz_and_store(tmp_path):
+    signs = synthetic_vocabulary(5)
+    d = write_synthetic_npz(tmp_path/'composed', n_signers=2, clips_per_sign=2, signs=signs)
+    read, problems = read_clips(d)
+    assert problems == [] and len(read) == 2*5*2
+    assert {(c.label, c.category) for c in read} == {(s, synthetic_composition(s)['movement']) for s in signs}
+    store = build_store(d, store_dir=tmp_path/'store')
+    assert sorted(store.items.label.unique()) == sorted(signs)
+    assert sorted(store.items.group.unique()) == ['synthetic-signer0', 'synthetic-signer1']
+    np.testing.assert_array_equal(store.clip(7), synthetic_clips(n_signers=2, clips_per_sign=2, signs=signs)[7].landmarks)

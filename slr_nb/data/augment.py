@@ -11,7 +11,8 @@ from fastcore.basics import store_attr, basic_repr
 from ..core import N_LANDMARKS, PARTS, MIRROR
 
 # %% auto #0
-__all__ = ['hflip', 'affine', 'resample_time', 'mask_time', 'mask_space', 'crop_time', 'sliding_windows', 'Augment']
+__all__ = ['hflip', 'affine', 'resample_time', 'mask_time', 'mask_space', 'crop_time', 'sliding_windows', 'transition_clip',
+           'Augment']
 
 # %% ../../nbs/07_data.augment.ipynb #247a718c
 def _f32(x): return np.asarray(x, dtype=np.float32)
@@ -117,6 +118,22 @@ def sliding_windows(x:np.ndarray, # clip, [T, N, 3]
     starts = list(range(0, T - size + 1, stride))
     if starts[-1] != T - size: starts.append(T - size)  # cover the tail
     return [x[s:s + size].copy() for s in starts]
+
+# %% ../../nbs/07_data.augment.ipynb #f52e21b2
+def transition_clip(a:np.ndarray, # the sign before, [T, N, 3]
+                    b:np.ndarray, # the sign after, [T', N, 3]
+                    tail:int, # frames kept from the end of `a`
+                    head:int, # frames kept from the start of `b`
+                    between:int=4, # frames moving in a straight line from `a`'s last kept frame to `b`'s first
+                   )->np.ndarray:
+    "The last `tail` frames of `a`, `between` frames of a straight move, the first `head` frames of `b`."
+    if a.shape[1:] != b.shape[1:]: raise ValueError(f"clips of different layouts: {a.shape[1:]} and {b.shape[1:]}")
+    if not (1 <= tail <= len(a) and 1 <= head <= len(b) and between >= 0):
+        raise ValueError(f"Bad transition: tail={tail} of {len(a)} frames, head={head} of {len(b)}, between={between}")
+    a, b = _f32(a)[len(a) - tail:], _f32(b)[:head]
+    w = np.linspace(0, 1, between + 2, dtype=np.float32)[1:-1, None, None]
+    move = (1 - w) * a[-1:] + w * b[:1]  # a point missing at either end stays missing
+    return np.concatenate([a, move, b])
 
 # %% ../../nbs/07_data.augment.ipynb #ca0451cb
 class Augment:

@@ -17,6 +17,7 @@ from fastai.data.core import DataLoaders
 from ..core import *
 from .store import *
 from .store import split_by as _split_by  # `from_store` has a parameter of that name
+from .augment import transition_clip
 
 # %% auto #0
 __all__ = ['fit_length', 'ClipDataset', 'labels_vocab', 'pad_collate', 'ClipDataLoader', 'default_workers', 'ClipDataLoaders']
@@ -50,6 +51,8 @@ class ClipDataset(torch.utils.data.Dataset):
                  train:bool=False, # random crops and augmentation only when True
                  segment:int|None=None, # gloss sequences: train on a random run of whole glosses of at most this many frames (needs spans)
                  input_key:str|None=None, # give this extra per-frame array of the store (e.g. 'X2048') instead of the landmarks
+                 background:float=0., # training: chance that an item is instead a made-up "no sign" clip (`transition_clip` between two signed clips)
+                 background_label:str='-', # the "no sign" class those clips are labelled with (it must be in `vocab`)
                 ):
         if target not in ('label', 'label+category', 'glosses'): raise ValueError(f"unknown target {target!r}")
         self.store, self.target, self.augment, self.max_len, self.length_mode, self.train = store, target, augment, max_len, length_mode, train
@@ -68,6 +71,21 @@ class ClipDataset(torch.utils.data.Dataset):
             if target == 'label+category':
                 c2i = {v: i for i, v in enumerate(self.cat_vocab)}
                 self.categories = torch.tensor([c2i[v] for v in items.category], dtype=torch.long)
+        self.background = background if train else 0.
+        if self.background: self._background = self._background_pool(items, o2i, background_label)
+
+    def _background_pool(self, items, o2i, label):
+        "The signed clips that made-up 'no sign' clips are cut from, and their targets."
+        if self.target == 'glosses' or self.input_key is not None: raise ValueError("background clips are for class labels over landmarks")
+        if label not in o2i: raise ValueError(f"background clips are labelled {label!r}, which is not a class of the vocab")
+        signed = items.label.to_numpy() != label
+        if not signed.any(): raise ValueError("background clips need signed clips to cut from, and every clip is 'no sign'")
+        y = (torch.tensor(o2i[label]),)
+        if self.target == 'label+category':  # the category the data gives its "no sign" clips
+            cats = items.category[~signed]
+            if not len(cats): raise ValueError(f"background clips need the category of {label!r}, and no training clip has that label")
+            y += (torch.tensor(self.cat_vocab.index(cats.mode().iloc[0])),)
+        return self.idxs[signed], y
 
     def __len__(self): return len(self.idxs)
     @property
@@ -78,13 +96,22 @@ class ClipDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ()))) if self.train else None  # torch seeds workers and set_seed
-        j, y = self.idxs[i], self.targets[i]
-        x = self.store.clip(j) if self.input_key is None else self.store.extra(self.input_key, j)
-        if self.train and self.segment and self.target == 'glosses': x, y = self._segment(x, y, j, rng)
+        if self.background and rng.random() < self.background: x, ys = self._made_up_no_sign(rng)
+        else:
+            j, y = self.idxs[i], self.targets[i]
+            x = self.store.clip(j) if self.input_key is None else self.store.extra(self.input_key, j)
+            if self.train and self.segment and self.target == 'glosses': x, y = self._segment(x, y, j, rng)
+            ys = (y, self.categories[i]) if self.target == 'label+category' else (y,)
         if self.train and self.augment is not None and self.input_key is None: x = self.augment(x, rng)  # augmentations move landmarks
         x = torch.from_numpy(np.ascontiguousarray(fit_length(x, self.max_len, self.length_mode, rng), dtype=np.float32))
-        if self.target == 'label+category': return x, y, self.categories[i]
-        return x, y
+        return (x, *ys)
+
+    def _made_up_no_sign(self, rng):
+        "The end of one random signed clip, a move, the start of another: what the hands do between signs."
+        signed, ys = self._background
+        a, b = (self.store.clip(int(j)) for j in rng.choice(signed, 2))
+        cut = lambda n: max(1, round(n * rng.uniform(0.25, 0.5)))  # a quarter to a half of each sign
+        return transition_clip(a, b, cut(len(a)), cut(len(b)), int(rng.integers(2, 7))), ys
 
     def _segment(self, x, y, j, rng):
         "A random run of whole glosses of a sentence that fits in `segment` frames (the whole sentence without spans)."
@@ -166,6 +193,8 @@ class ClipDataLoaders(DataLoaders):
                    num_workers:int|None=None, # loader worker processes: `default_workers()` when None, 0 loads in this process
                    device=None, # where batches go; fastai's default device when None
                    input_key:str|None=None, # feed this extra per-frame array (e.g. 'X2048') instead of the landmarks
+                   background:float=0., # chance that a training item is a made-up "no sign" clip (see `ClipDataset`)
+                   background_label:str='-', # the "no sign" class of those clips
                   ):
         "Training and validation loaders from a store."
         if valid_store is not None:  # all its clips, or those of valid_idx
@@ -186,7 +215,7 @@ class ClipDataLoaders(DataLoaders):
         else: cat_vocab = None
         if num_workers is None: num_workers = default_workers()
         kw = dict(vocab=vocab, cat_vocab=cat_vocab, target=target, max_len=max_len, length_mode=length_mode, input_key=input_key)
-        train_ds = ClipDataset(store, train_idx, augment=augment, train=True, **kw)
+        train_ds = ClipDataset(store, train_idx, augment=augment, train=True, background=background, background_label=background_label, **kw)
         valid_ds = ClipDataset(vstore, valid_idx, **kw)
         dls = cls(ClipDataLoader(train_ds, bucket=bucket, bs=bs, shuffle=True, drop_last=len(train_ds) > bs, num_workers=num_workers),
                   ClipDataLoader(valid_ds, bs=bs, num_workers=num_workers), device=device)

@@ -1,4 +1,4 @@
-"""A procedural, **synthetic** signing dataset that ships inside the package: eight made-up signs by made-up signers, generated from code and a seed, with no data files.
+"""A procedural, **synthetic** signing dataset that ships inside the package: eight made-up signs, and a composed vocabulary of up to 704 more, by made-up signers, generated from code and a seed, with no data files.
 
 Docs: https://slr-nb.github.io/slr_nb/data.synthetic.html.md"""
 
@@ -13,8 +13,9 @@ from ..core import *
 from .readers import Clip
 
 # %% auto #0
-__all__ = ['SYNTHETIC_SIGNS', 'SYNTHETIC_LEFT_HANDED', 'SYNTHETIC_CATEGORIES', 'SYNTHETIC_HANDSHAPES', 'synthetic_hand',
-           'synthetic_signer', 'synthetic_clip', 'synthetic_clips', 'write_synthetic_npz']
+__all__ = ['SYNTHETIC_SIGNS', 'SYNTHETIC_LEFT_HANDED', 'SYNTHETIC_CATEGORIES', 'SYNTHETIC_HANDSHAPES', 'SYNTHETIC_PLACES',
+           'SYNTHETIC_MOVEMENTS', 'synthetic_hand', 'synthetic_signer', 'synthetic_vocabulary', 'synthetic_composition',
+           'synthetic_category', 'synthetic_clip', 'synthetic_clips', 'write_synthetic_npz']
 
 # %% ../../nbs/09_data.synthetic.ipynb #0f466fd9
 SYNTHETIC_SIGNS = ('synthetic-circle', 'synthetic-zigzag', 'synthetic-chin-tap', 'synthetic-push',
@@ -36,6 +37,11 @@ SYNTHETIC_HANDSHAPES = {  # curl of thumb, index, middle, ring, pinky
     'index':   (0.85, 0.0, 0.95, 1.0, 1.0),
     'fist':    (0.9, 1.0, 1.0, 1.0, 1.0),
     'relaxed': (0.35, 0.3, 0.38, 0.45, 0.52),
+    'v':       (0.85, 0.0, 0.0, 1.0, 1.0),       # index and middle
+    'y':       (0.0, 1.0, 1.0, 1.0, 0.0),        # thumb and pinky
+    'l':       (0.0, 0.0, 1.0, 1.0, 1.0),        # thumb and index
+    'claw':    (0.5, 0.62, 0.62, 0.62, 0.62),    # every finger half bent
+    'c':       (0.1, 0.3, 0.3, 0.3, 0.3),        # a C: fingers a little curved, the thumb apart
 }
 
 def _rotations(angles):
@@ -188,6 +194,113 @@ def _open_hand(m, A, p, sg):
 
 _MOTIONS = dict(zip(SYNTHETIC_SIGNS, (_circle, _zigzag, _chin_tap, _push, _wave, _apart, _both_circle, _open_hand)))
 
+# %% ../../nbs/09_data.synthetic.ipynb #187283dd
+SYNTHETIC_PLACES = ('forehead', 'chin', 'chest', 'neutral', 'side', 'palm')
+SYNTHETIC_MOVEMENTS = ('circle', 'zigzag', 'tap', 'push', 'arc', 'down', 'twist', 'change')
+_VOCAB_SHAPES = ('flat', 'index', 'fist', 'v', 'y', 'l', 'claw', 'c')  # not 'open' ('flat' but for the thumb) nor 'relaxed' (the rest)
+_VOCAB_PREFIX = 'synthetic-v'
+
+def _compositions()->list[tuple]:
+    "Every (handshape, place, movement, hands), in a fixed order: each next one differs most from all before it."
+    comps = [(h, pl, mv, hands) for h in _VOCAB_SHAPES for pl in SYNTHETIC_PLACES for mv in SYNTHETIC_MOVEMENTS
+             for hands in ('one', 'two') if not (pl == 'palm' and hands == 'two')]        # on the palm: the other hand is the place
+    comps = [comps[i] for i in sorted(range(len(comps)), key=lambda i: (i*0x9E3779B1 + _SALT) % 2**32)]  # a fixed shuffle, for ties
+    codes = np.array([[_VOCAB_SHAPES.index(h), SYNTHETIC_PLACES.index(pl), SYNTHETIC_MOVEMENTS.index(mv), hands == 'two']
+                      for h, pl, mv, hands in comps])
+    order, taken, differ = [], np.zeros(len(comps), bool), np.full(len(comps), 5)  # differ: fewest parameters in which it differs from those taken
+    for _ in comps:
+        i = int(np.argmax(np.where(taken, -1, differ)))                              # farthest first, the first of the ties
+        order.append(i); taken[i] = True
+        differ = np.minimum(differ, (codes != codes[i]).sum(1))
+    return [comps[i] for i in order]
+
+_COMPOSITIONS = _compositions()
+
+def synthetic_vocabulary(n:int, # how many signs, 1 to 704
+                        )->tuple[str, ...]:
+    "The names of the first `n` composed synthetic signs, `synthetic-v000` on: each a distinct handshape, place, movement and number of hands."
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= len(_COMPOSITIONS):
+        raise ValueError(f"a synthetic vocabulary has 1 to {len(_COMPOSITIONS)} signs, got n={n!r}")
+    return tuple(f'{_VOCAB_PREFIX}{i:03d}' for i in range(n))
+
+def _vocab_index(sign)->int|None:
+    "The composition number of a vocabulary name; None for any other name."
+    if not isinstance(sign, str) or not sign.startswith(_VOCAB_PREFIX): return None
+    i = sign[len(_VOCAB_PREFIX):]
+    return int(i) if len(i) == 3 and i.isdigit() and int(i) < len(_COMPOSITIONS) else None
+
+def synthetic_composition(sign:str, # a name from `synthetic_vocabulary`
+                         )->dict:
+    "The parameters of a composed sign: its handshape, place, movement and hands ('one' or 'two')."
+    i = _vocab_index(sign)
+    if i is None: raise ValueError(f"unknown composed synthetic sign {sign!r}; the names are {_VOCAB_PREFIX}000 to {_VOCAB_PREFIX}{len(_COMPOSITIONS) - 1}")
+    return dict(zip(('handshape', 'place', 'movement', 'hands'), _COMPOSITIONS[i]))
+
+def synthetic_category(sign:str, # one of `SYNTHETIC_SIGNS` or a name from `synthetic_vocabulary`
+                      )->str:
+    "The coarse class of a synthetic sign (the `cat` column): from `SYNTHETIC_CATEGORIES`, or a composed sign's movement."
+    if sign in SYNTHETIC_CATEGORIES: return SYNTHETIC_CATEGORIES[sign]
+    return synthetic_composition(sign)['movement'] if _vocab_index(sign) is not None else 'other'
+
+# %% ../../nbs/09_data.synthetic.ipynb #c5c75263
+_BASE_HAND = ((-0.34, 0.62, -0.42), (np.pi/2, np.pi/2, 0.))  # the other hand as a place: still, palm up, fingers to the middle
+
+def _place(place, sg, two):
+    "Where the dominant wrist is for `place` (body units, a right hand; apart for two hands) and the way it taps away."
+    face_y, fh, hand = -0.62*sg['neck'], sg['face_h'], sg['hand']
+    w = {'forehead': (-0.2 if two else -0.06, face_y - 0.13*fh + 0.45*hand, -0.25),    # the fingers at the brows
+         'chin':     (-0.2 if two else -0.03, face_y + (_FACE_Y + _FACE_B)*fh + 0.45*hand, -0.22),
+         'chest':    (-0.3 if two else -0.12, 0.5, -0.25),
+         'neutral':  (-0.42 if two else -0.3, 0.78, -0.75),                              # low in front of the body
+         'side':     (-0.72, -0.1, -0.2),                                                # beside the shoulder
+         'palm':     (0.05, 0.32, -0.5)}[place]                                          # over the other hand's palm
+    away = (0., -0.9, -0.45) if place == 'palm' else (-0.3, 0.6, -0.75)                 # taps come down onto the palm, else at the body
+    return np.array(w), np.array(away)/np.linalg.norm(away)
+
+# movements: the wrist's offset from the place [T, 3], a roll added to the hand's [T] and how far the handshape has changed [T]
+def _mv_circle(m, A, p, away):
+    th = 2*np.pi*(p['phase'] + p['cycles']*m)
+    return np.stack([0.12*A*np.cos(th), 0.12*A*np.sin(th), 0.02*np.sin(th)], -1), 0., 0.
+def _mv_zigzag(m, A, p, away): return np.stack([0.14*A*_tri(1.5*m + p['phase']), A*(0.34*m - 0.15), 0*m], -1), 0., 0.
+def _mv_tap(m, A, p, away):
+    d = 0.15*A*(1 - np.cos(2*np.pi*p['taps']*m))/2 + 0.05*(1 - _ease(4*m))           # approach, then tap two or three times
+    return d[:, None]*away, 0., 0.
+def _mv_push(m, A, p, away): e = _ease(m); return np.stack([0.04*e, A*(0.1*e - 0.05), 0.15 - 0.6*A*e], -1), 0., 0.
+def _mv_arc(m, A, p, away): e = _ease(m); return np.stack([-0.18*A*np.cos(np.pi*e), 0.1*A*np.sin(np.pi*e), 0*m], -1), 0., 0.
+def _mv_down(m, A, p, away): e = _ease(m); return np.stack([0.02*e, A*(0.35*e - 0.15), -0.05*e], -1), 0., 0.
+def _mv_twist(m, A, p, away):
+    th = 2*np.pi*(p['phase'] + p['waves']*m)
+    return np.stack([0.03*A*np.sin(th), 0*m, 0*m], -1), 0.6*A*np.sin(th), 0.
+def _mv_change(m, A, p, away):
+    e = _ease((m - 0.1)/0.65)
+    return np.stack([0.02*e, -0.04*A*e, -0.05*e], -1), 0.1*e, e
+
+_MOVES = dict(zip(SYNTHETIC_MOVEMENTS, (_mv_circle, _mv_zigzag, _mv_tap, _mv_push, _mv_arc, _mv_down, _mv_twist, _mv_change)))
+
+def _composed_motion(shape, place, movement, hands):
+    "The motion (as those of `_MOTIONS`) of a composed sign."
+    curl = np.array(SYNTHETIC_HANDSHAPES[shape])
+    changed = np.array(SYNTHETIC_HANDSHAPES['fist' if curl[1:].mean() < 0.5 else 'open'])  # an open shape closes, a closed one opens
+    def hand(m, A, p, sg):
+        w, away = _place(place, sg, hands == 'two')
+        off, roll, e = _MOVES[movement](m, A, p, away)
+        T = len(m)
+        angles = np.stack([0.3 + roll*np.ones(T), np.zeros(T), np.zeros(T)], -1)
+        return w + off, angles, curl + (e*np.ones(T))[:, None]*(changed - curl)
+    def motion(m, A, p, sg):
+        if hands == 'two': return hand(m, A, p, sg), hand(m, A, dict(p, phase=p['phase'] + p['other_phase']), sg)
+        if place == 'palm': return hand(m, A, p, sg), (_const(_BASE_HAND[0], len(m)), _const(_BASE_HAND[1], len(m)), _shape('flat', len(m)))
+        return hand(m, A, p, sg)
+    return motion
+
+def _sign_motion(sign):
+    "The random stream and the motion of `sign`: one of the eight, or a composed sign (its own stream)."
+    if sign in _MOTIONS: return (2, SYNTHETIC_SIGNS.index(sign)), _MOTIONS[sign]
+    i = _vocab_index(sign)
+    if i is None: raise ValueError(f"unknown synthetic sign {sign!r}; known: {list(SYNTHETIC_SIGNS)} and the names of "
+                                   f"synthetic_vocabulary, {_VOCAB_PREFIX}000 to {_VOCAB_PREFIX}{len(_COMPOSITIONS) - 1}")
+    return (3, i), _composed_motion(*_COMPOSITIONS[i])
+
 # %% ../../nbs/09_data.synthetic.ipynb #aa57f611
 _P = {n: 489 + i for i, n in enumerate(POSE_NAMES)}
 _LH, _RH = PARTS['left_hand'].start, PARTS['right_hand'].start
@@ -224,7 +337,7 @@ def _arms(right, left, sg, out):
 
 def _body(sg, T, head):
     "Face, head points, hips and legs `[T, 543, 3]` float32 in body coordinates (arms and hands are added by `_arms`)."
-    out = np.zeros((T, N_LANDMARKS, 3), np.float32)
+    out = np.zeros((3, T, N_LANDMARKS), np.float32).transpose(1, 2, 0)      # stored by coordinate, each one contiguous
     R = _rotations(head)                                                     # [T, 3, 3] small head motion
     face, centre = (_FACE * [sg['face_w'], sg['face_h'], sg['face_w']]).T, (0, -0.62*sg['neck'], -0.05)
     for j in range(3): out[:, :N_FACE, j] = R[:, j] @ face + centre[j]      # by coordinate: numpy is slow on a last axis of 3
@@ -245,7 +358,7 @@ def _to_image(x, sg, shift, lean):
     c, s = np.cos(lean), np.sin(lean)
     X, Y, Z = x[..., 0], x[..., 1] - 1.3, x[..., 2]                         # lean about the hips
     k = (sg['scale']*sg['depth']) / (sg['depth'] + Z)                         # image scale with perspective, [T, 543]
-    out = np.empty_like(x)
+    out = np.empty_like(x, order='C')                                        # point by point, whatever the layout of `x`
     out[..., 0] = (c*X - s*Y)*k + (sg['centre'][0] + shift[:, 0:1])
     out[..., 1] = (s*X + c*Y + 0.9)*(k*sg['aspect']) + (sg['centre'][1] + shift[:, 1:2])
     z = sg['scale']*Z
@@ -265,18 +378,18 @@ def _smooth_noise(rng, T, n, scale):
     i = np.minimum(pos.astype(int), 2); f = (pos - i)[:, None]
     return knots[i]*(1 - f) + knots[i + 1]*f
 
-def synthetic_clip(sign:str, # one of `SYNTHETIC_SIGNS`
+def synthetic_clip(sign:str, # one of `SYNTHETIC_SIGNS`, or a name from `synthetic_vocabulary`
                    signer:int, # the signer's number (see `synthetic_signer`)
                    seed:int, # the clip's seed: same sign, signer and seed, same clip
                    n_frames:int|None=None, # length; drawn from the signer's speed (20 to 60) when None
                    left_handed:bool|None=None, # mirror to the left hand; the signer's own handedness when None
                   )->np.ndarray:
     "A synthetic clip `[T, 543, 3]` float32 of `signer` making `sign`, in MediaPipe coordinates, NaN for missed hands."
-    if sign not in _MOTIONS: raise ValueError(f"unknown synthetic sign {sign!r}; known: {list(SYNTHETIC_SIGNS)}")
+    (stream, index), motion_of = _sign_motion(sign)
     if seed < 0 or signer < 0: raise ValueError(f"seed and signer must be non-negative, got seed={seed}, signer={signer}")
     sg = synthetic_signer(signer)
     left_handed = sg['left_handed'] if left_handed is None else left_handed
-    rng = np.random.default_rng([_SALT, 2, signer, SYNTHETIC_SIGNS.index(sign), seed])
+    rng = np.random.default_rng([_SALT, stream, signer, index, seed])
     if n_frames is not None and n_frames < 1: raise ValueError(f"n_frames must be at least 1, got {n_frames}")
     T = int(n_frames or np.clip(round(38 * rng.uniform(0.65, 1.4) / sg['speed']), 20, 60))
     # timing: rise from rest, the motion with an uneven tempo, an optional hold
@@ -288,7 +401,7 @@ def synthetic_clip(sign:str, # one of `SYNTHETIC_SIGNS`
     A = sg['amplitude'] * rng.uniform(0.85, 1.15)
     p = dict(phase=rng.uniform(-0.12, 0.12), cycles=rng.uniform(0.9, 1.25), taps=rng.choice([2., 2., 3.]),
              waves=rng.uniform(2.3, 3.6), other_phase=rng.normal(0, 0.04))
-    motion = _MOTIONS[sign](m, A, p, sg)
+    motion = motion_of(m, A, p, sg)
     dom, other = motion if isinstance(motion[0], tuple) else (motion, None)
     down = rng.random() < sg['arms_down']                                  # arms hanging at the sides, or hands resting in front
     rest_w = np.array((-0.62, 1.45, 0.) if down else (*sg['rest'], -0.25)) + _smooth_noise(rng, T, 3, 0.015)
@@ -298,11 +411,12 @@ def synthetic_clip(sign:str, # one of `SYNTHETIC_SIGNS`
     x = _body(sg, T, _smooth_noise(rng, T, 3, 0.04))
     idle = (rest_w + _smooth_noise(rng, T, 3, 0.01), rest_a, rest_c)
     _arms(from_rest(dom), from_rest(other) if other is not None else idle, sg, x)
-    if left_handed: x = x[:, MIRROR]; x[..., 0] *= -1
-    shift = rng.normal(0, 0.012, (1, 2)) + np.linspace(0, 1, T)[:, None]*rng.normal(0, 0.006, (1, 2))
+    if left_handed: x = x.transpose(2, 0, 1)[:, :, MIRROR]; x[0] *= -1; x = x.transpose(1, 2, 0)  # by coordinate, as `_body` stores it
+    shift = rng.normal(0, 0.012, (1, 2)) + t[:, None]*rng.normal(0, 0.006, (1, 2))
     x = _to_image(x, sg, shift, -sg['lean'] if left_handed else sg['lean'])  # a mirrored signer leans the other way
     # the detector: jitter, hands outside the image or missed at random
-    x += (rng.random(x.shape, np.float32) - np.float32(0.5)) * np.float32(0.003*np.sqrt(12) * rng.uniform(0.6, 1.4))  # uniform, sd 0.003 on average
+    noise = rng.random(x.shape, np.float32); noise -= np.float32(0.5); noise *= np.float32(0.003*np.sqrt(12) * rng.uniform(0.6, 1.4))
+    x += noise                                                              # uniform, sd 0.003 on average
     drop = rng.uniform(0, 0.1)
     for part in ('left_hand', 'right_hand'):
         centre = x[:, PARTS[part], :2].mean(1)
@@ -313,22 +427,23 @@ def synthetic_clip(sign:str, # one of `SYNTHETIC_SIGNS`
 # %% ../../nbs/09_data.synthetic.ipynb #22247543
 def synthetic_clips(n_signers:int=6, # signers 0 .. n_signers-1
                     clips_per_sign:int=12, # clips of each sign by each signer
-                    signs=SYNTHETIC_SIGNS, # which signs
+                    signs=SYNTHETIC_SIGNS, # which signs: `SYNTHETIC_SIGNS`, `synthetic_vocabulary(n)`, or any of both
                     seed:int=0, # dataset seed: another seed, other clips by the same signers
                     left_handed=SYNTHETIC_LEFT_HANDED, # the left-handed signers
                    )->list[Clip]:
     "The synthetic dataset in memory: `clips_per_sign` clips of each sign by each signer, grouped by signer."
+    return list(_each_clip(n_signers, clips_per_sign, signs, seed, left_handed))
+
+def _each_clip(n_signers=6, clips_per_sign=12, signs=SYNTHETIC_SIGNS, seed=0, left_handed=SYNTHETIC_LEFT_HANDED):
+    "The clips of `synthetic_clips` one at a time, the settings checked at once."
     if not 0 <= clips_per_sign <= 10_000: raise ValueError(f"clips_per_sign must be 0 to 10000, got {clips_per_sign}")
     if seed < 0: raise ValueError(f"seed must be non-negative, got {seed}")
-    out = []
-    for k in range(n_signers):
-        for sign in signs:
-            for j in range(clips_per_sign):
-                s = seed*10_000 + j
-                x = synthetic_clip(sign, k, s, left_handed=k in left_handed)
-                out.append(Clip(x, label=sign, group=f'synthetic-signer{k}', source='synthetic',
-                                meta=dict(signer=k, seq=j, seed=s, dominant='left' if k in left_handed else 'right')))
-    return out
+    def clip(k, sign, j):
+        s = seed*10_000 + j
+        x = synthetic_clip(sign, k, s, left_handed=k in left_handed)
+        return Clip(x, label=sign, group=f'synthetic-signer{k}', source='synthetic',
+                    meta=dict(signer=k, seq=j, seed=s, dominant='left' if k in left_handed else 'right'))
+    return (clip(k, sign, j) for k in range(n_signers) for sign in signs for j in range(clips_per_sign))
 
 # %% ../../nbs/09_data.synthetic.ipynb #45ac4077
 _NPZ_VERSION = 2
@@ -358,10 +473,10 @@ def write_synthetic_npz(path, # the dataset folder to write
     shutil.rmtree(tmp, ignore_errors=True); (tmp/'clips').mkdir(parents=True)
     try:
         rows = []
-        for c in synthetic_clips(**kwargs):
+        for c in _each_clip(**kwargs):                                              # one at a time: 12,000 clips are 3 GB
             f = f"{c.group}_{c.label}_{c.meta['seq']:02d}"
             np.savez(tmp/'clips'/f'{f}.npz', X=c.landmarks)
-            rows.append(dict(file=f, gloss=c.label, cat=SYNTHETIC_CATEGORIES.get(c.label, 'other'), signer=c.group, seq=c.meta['seq'], dominant=c.meta['dominant']))
+            rows.append(dict(file=f, gloss=c.label, cat=synthetic_category(c.label), signer=c.group, seq=c.meta['seq'], dominant=c.meta['dominant']))
         with open(tmp/'labels.csv', 'w', newline='') as fh:
             w = csv.DictWriter(fh, ['file', 'gloss', 'cat', 'signer', 'seq', 'dominant']); w.writeheader(); w.writerows(rows)
         (tmp/'synthetic.json').write_text(json.dumps(dict(settings=settings, files=[r['file'] for r in rows],
