@@ -3,8 +3,8 @@
     python bench/no_sign.py [--signer dmohazab] [--preset default] [--epochs N] [--work DIR]
 
 Trains `--preset` on cafe-asl without `--signer` (its clips are the validation set), so the threshold is chosen on
-the training signers' calibration clips (`train.calibration`, kept out of training) without looking at that
-signer. Then, on every clip of the held-out signer: the share of its `-` (no sign) clips that the recognizer
+the training signers' clips (the search's monitor share, passed through the training augmentation; the final model
+then trains on every training clip) without looking at that signer. Then, on every clip of the held-out signer: the share of its `-` (no sign) clips that the recognizer
 rejects ("no sign": no hands, the `-` class, or top probability under the threshold), and the share of its signed
 clips it wrongly rejects; accuracy on the signed clips with and without rejection counted as an error; and, for
 reading only, the same shares at a few other thresholds.
