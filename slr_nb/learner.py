@@ -374,11 +374,11 @@ def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int, glosses:
     return ClipDataLoaders.from_store(store, **where,
                                       target='label+category' if multi else 'label', augment=aug, max_len=t.max_len,
                                       length_mode='resample', bs=bs, num_workers=t.workers, input_key=input_key,
-                                      **_background(store, t, input_key))
+                                      **_background(store, t, input_key, train_idx=split[0] if split is not None else resolve_split(store, dict(d)) if vstore is None else None))
 
-def _background(store, t:TrainConfig, input_key=None)->dict:
-    "The made-up 'no sign' clips of an isolated run: their share and label (`ClipDataset`'s `background`)."
-    labels = set(store.items.label)
+def _background(store, t:TrainConfig, input_key=None, train_idx=None)->dict:
+    "The made-up 'no sign' clips of an isolated run: their share and label (`ClipDataset`'s `background`), from its training clips (`train_idx`; None: all)."
+    labels = set(store.items.label if train_idx is None else store.items.label.iloc[train_idx])  # held-out clips decide nothing
     no_sign = next((c for c in NO_SIGN_CLASSES if c in labels), None)
     share = t.background if t.background is not None else 1 / len(labels) if no_sign and not input_key else 0.
     if share and not no_sign: raise ValueError(f"train.background={share}: made-up 'no sign' clips need a 'no sign' class in the data (one of {NO_SIGN_CLASSES})")
