@@ -203,4 +203,5 @@ if __name__ == '__main__':
     p.add_argument('--set', action='append', default=[], help='KEY=VALUE preset setting (repeatable)')
     p.add_argument('--work', default=None, help='where the derived datasets go ($SLR_NB_BENCH_DIR or /tmp/slr_nb_bench_accuracy)')
     a = p.parse_args()
-    print(json.dumps(main(a.preset, a.only.split(',') if a.only else None, a.epochs, a.sparse, a.set, a.folds.split(',') if a.folds else None, a.work), indent=1))
+    json_out, sys.stdout = sys.stdout, sys.stderr  # only the JSON on stdout (fastai prints its early stop)
+    print(json.dumps(main(a.preset, a.only.split(',') if a.only else None, a.epochs, a.sparse, a.set, a.folds.split(',') if a.folds else None, a.work), indent=1), file=json_out)

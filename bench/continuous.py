@@ -134,7 +134,9 @@ def main():
         means = {p: float(np.mean([r['presets'][p]['wer_beam'] for r in rows])) for p in rows[0]['presets']}
         results['datasets'][name] = dict(folds=rows, mean_wer_beam=means,
                                          **({'mean_window_baseline_wer': float(np.mean([r['window_baseline']['wer'] for r in rows]))} if 'window_baseline' in rows[0] else {}))
-    print(json.dumps(results, indent=1))
+    print(json.dumps(results, indent=1), file=json_out)
 
 
-if __name__ == '__main__': main()
+if __name__ == '__main__':
+    json_out, sys.stdout = sys.stdout, sys.stderr  # only the JSON on stdout (fastai prints its early stop)
+    main()

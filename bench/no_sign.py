@@ -58,7 +58,9 @@ def main():
     out['sweep'] = {str(t): dict(no_sign_rejected=float(((~hands | (probs < t) | (top == '-'))[blank]).mean()) if blank.any() else None,
                                  signed_wrongly_rejected=float(((~hands | (probs < t) | (top == '-'))[signed]).mean()))
                     for t in (0.3, 0.5, 0.6, 0.7, 0.8, 0.9)}
-    print(json.dumps(out, indent=1))
+    print(json.dumps(out, indent=1), file=json_out)
 
 
-if __name__ == '__main__': main()
+if __name__ == '__main__':
+    json_out, sys.stdout = sys.stdout, sys.stderr  # only the JSON on stdout (fastai prints its early stop)
+    main()
