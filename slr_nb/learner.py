@@ -35,11 +35,11 @@ from .callbacks import *
 # %% auto #0
 __all__ = ['PARAM_GROUPS', 'PRECISIONS', 'RECOGNIZER_FORMAT', 'RECOGNIZER_VERSION', 'PRESET_DIR', 'RUN_KEYS',
            'CONTINUOUS_AUGMENT', 'NO_SIGN_CLASSES', 'SEARCH_SCHEDULE', 'SEARCH_PATIENCE', 'SEARCH_MIN_DELTA',
-           'MIN_MONITOR_CLIPS', 'sign_splitter', 'sign_learner', 'speed_settings', 'largest_batch_size',
-           'save_recognizer', 'load_recognizer_file', 'TrainConfig', 'list_presets', 'parse_override',
-           'check_run_config', 'load_run_config', 'history_figure', 'plot_history', 'use_gloo_broadcast',
-           'resolve_split', 'monitor_split', 'top_probabilities', 'no_sign_threshold', 'needs_search',
-           'train_recognizer', 'resume_training']
+           'SEARCH_MIN_STEPS', 'MIN_MONITOR_CLIPS', 'sign_splitter', 'sign_learner', 'speed_settings',
+           'largest_batch_size', 'save_recognizer', 'load_recognizer_file', 'TrainConfig', 'list_presets',
+           'parse_override', 'check_run_config', 'load_run_config', 'history_figure', 'plot_history',
+           'use_gloo_broadcast', 'resolve_split', 'monitor_split', 'top_probabilities', 'no_sign_threshold',
+           'search_settings', 'needs_search', 'train_recognizer', 'resume_training']
 
 # %% ../nbs/50_learner.ipynb #086afbc9
 PARAM_GROUPS = SignModel.param_group_names
@@ -562,7 +562,18 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None, extra_cb
 SEARCH_SCHEDULE = dict(schedule='plateau', warmup_epochs=2, plateau_patience=3)  # a search cannot scale a schedule by a length it does not know yet
 SEARCH_PATIENCE = 8  # epochs without a better monitor before a search stops (`train.early_stopping` when set)
 SEARCH_MIN_DELTA = 0.001  # smaller gains of the monitor do not count: they would lengthen the run for nothing
+SEARCH_MIN_STEPS = 200  # the search's patience is at least this many optimizer steps (on a small set an epoch is 2 or 3)
 MIN_MONITOR_CLIPS = 8  # fewer monitor clips than this decide nothing: the run trains `train.epochs` (or 30) on everything
+
+def search_settings(t:dict, # the run's `train` settings
+                    n_clips:int, # clips the search trains on
+                    world:int=1, # processes that share them
+                   )->dict:
+    "The `train` settings of a length search: `SEARCH_SCHEDULE` and `SEARCH_PATIENCE` in epochs, stretched to `SEARCH_MIN_STEPS` steps on small sets."
+    steps = max(1, n_clips // (t['bs'] * world))  # optimizer steps per epoch (the last partial batch is dropped)
+    k = -(-SEARCH_MIN_STEPS // (SEARCH_PATIENCE * steps))  # ceil: 1 from 25 steps an epoch up
+    return dict(epochs=t['max_epochs'], early_stopping=t['early_stopping'] or SEARCH_PATIENCE * k, save='best', min_delta=t['min_delta'] or SEARCH_MIN_DELTA,
+                schedule=SEARCH_SCHEDULE['schedule'], warmup_epochs=SEARCH_SCHEDULE['warmup_epochs'] * k, plateau_patience=SEARCH_SCHEDULE['plateau_patience'] * k)
 
 def needs_search(t:dict, # the run's `train` settings
                  continuous:bool=False, # a model without a "no sign" threshold (gloss sequences, image features)
@@ -592,7 +603,7 @@ def _search_and_fit(cfg:dict, out:Path, progress:bool=True, cbs=())->dict|None:
         return _run(final, out, progress, extra_cbs=cbs, found=dict(search=dict(stop_reason=f"too few clips to set a monitor share apart ({len(monitor)}): a fixed {ft['epochs']} epochs")))
     search = copy.deepcopy(cfg); st = search['train']
     st.update(stop_after=None, versioned=False, tensorboard=False)
-    if t['epochs'] is None: st.update(epochs=t['max_epochs'], early_stopping=t['early_stopping'] or SEARCH_PATIENCE, save='best', min_delta=t['min_delta'] or SEARCH_MIN_DELTA, **SEARCH_SCHEDULE)
+    if t['epochs'] is None: st.update(search_settings(t, len(kept), max(1, num_distrib())))
     ms = _run(search, out/'search', progress, split=(kept, monitor))
     _barrier()  # several processes: each reads what the first one wrote
     ms = json.loads((out/'search'/'manifest.json').read_text())
