@@ -35,9 +35,9 @@ from .callbacks import *
 # %% auto #0
 __all__ = ['PARAM_GROUPS', 'PRECISIONS', 'RECOGNIZER_FORMAT', 'RECOGNIZER_VERSION', 'PRESET_DIR', 'RUN_KEYS',
            'CONTINUOUS_AUGMENT', 'NO_SIGN_CLASSES', 'SEARCH_SCHEDULE', 'SEARCH_PATIENCE', 'SEARCH_MIN_DELTA',
-           'SEARCH_MIN_STEPS', 'MIN_MONITOR_CLIPS', 'sign_splitter', 'sign_learner', 'speed_settings',
-           'largest_batch_size', 'save_recognizer', 'load_recognizer_file', 'TrainConfig', 'list_presets',
-           'parse_override', 'check_run_config', 'load_run_config', 'history_figure', 'plot_history',
+           'SEARCH_MIN_STEPS', 'MIN_EPOCH_STEPS', 'MIN_MONITOR_CLIPS', 'sign_splitter', 'sign_learner',
+           'speed_settings', 'largest_batch_size', 'save_recognizer', 'load_recognizer_file', 'TrainConfig',
+           'list_presets', 'parse_override', 'check_run_config', 'load_run_config', 'history_figure', 'plot_history',
            'use_gloo_broadcast', 'resolve_split', 'monitor_split', 'top_probabilities', 'no_sign_threshold',
            'search_settings', 'needs_search', 'train_recognizer', 'resume_training']
 
@@ -563,16 +563,18 @@ SEARCH_SCHEDULE = dict(schedule='plateau', warmup_epochs=2, plateau_patience=3) 
 SEARCH_PATIENCE = 8  # epochs without a better monitor before a search stops (`train.early_stopping` when set)
 SEARCH_MIN_DELTA = 0.001  # smaller gains of the monitor do not count: they would lengthen the run for nothing
 SEARCH_MIN_STEPS = 200  # the search's patience is at least this many optimizer steps (on a small set an epoch is 2 or 3)
+MIN_EPOCH_STEPS = 8  # a set too small for this many batches of `train.bs` an epoch trains in smaller ones (of 8 clips at least)
 MIN_MONITOR_CLIPS = 8  # fewer monitor clips than this decide nothing: the run trains `train.epochs` (or 30) on everything
 
 def search_settings(t:dict, # the run's `train` settings
                     n_clips:int, # clips the search trains on
                     world:int=1, # processes that share them
                    )->dict:
-    "The `train` settings of a length search: `SEARCH_SCHEDULE` and `SEARCH_PATIENCE` in epochs, stretched to `SEARCH_MIN_STEPS` steps on small sets."
-    steps = max(1, n_clips // (t['bs'] * world))  # optimizer steps per epoch (the last partial batch is dropped)
+    "The `train` settings of a length search: batches for `MIN_EPOCH_STEPS`, `SEARCH_SCHEDULE` and `SEARCH_PATIENCE` stretched to `SEARCH_MIN_STEPS` steps on small sets."
+    bs = min(t['bs'], max(8, n_clips // (MIN_EPOCH_STEPS * world)))  # more, smaller steps for the same clips: a small set learns in fewer epochs
+    steps = max(1, n_clips // (bs * world))  # optimizer steps per epoch (the last partial batch is dropped)
     k = -(-SEARCH_MIN_STEPS // (SEARCH_PATIENCE * steps))  # ceil: 1 from 25 steps an epoch up
-    return dict(epochs=t['max_epochs'], early_stopping=t['early_stopping'] or SEARCH_PATIENCE * k, save='best', min_delta=t['min_delta'] or SEARCH_MIN_DELTA,
+    return dict(epochs=t['max_epochs'], bs=bs, early_stopping=t['early_stopping'] or SEARCH_PATIENCE * k, save='best', min_delta=t['min_delta'] or SEARCH_MIN_DELTA,
                 schedule=SEARCH_SCHEDULE['schedule'], warmup_epochs=SEARCH_SCHEDULE['warmup_epochs'] * k, plateau_patience=SEARCH_SCHEDULE['plateau_patience'] * k)
 
 def needs_search(t:dict, # the run's `train` settings
@@ -603,7 +605,7 @@ def _search_and_fit(cfg:dict, out:Path, progress:bool=True, cbs=())->dict|None:
         return _run(final, out, progress, extra_cbs=cbs, found=dict(search=dict(stop_reason=f"too few clips to set a monitor share apart ({len(monitor)}): a fixed {ft['epochs']} epochs")))
     search = copy.deepcopy(cfg); st = search['train']
     st.update(stop_after=None, versioned=False, tensorboard=False)
-    if t['epochs'] is None: st.update(search_settings(t, len(kept), max(1, num_distrib())))
+    if t['epochs'] is None: st.update(search_settings(t, len(kept), max(1, num_distrib()))); ft['bs'] = st['bs']  # the final run steps alike
     ms = _run(search, out/'search', progress, split=(kept, monitor))
     _barrier()  # several processes: each reads what the first one wrote
     ms = json.loads((out/'search'/'manifest.json').read_text())
