@@ -169,7 +169,7 @@ class TrainConfig:
     late_dropout_epoch: float|None = None  # epoch at which LateDropout switches on (the model's own start step when None)
     augment: bool|dict = True  # training augmentation: on, off, or `Augment` settings
     max_len: int|None = 128  # frames per clip at most (resampled)
-    early_stopping: int|None = None  # patience in epochs of the search on the monitor share (fastai's EarlyStoppingCallback); `SEARCH_PATIENCE` when epochs is None
+    early_stopping: int|None = None  # patience in epochs of the search on the monitor share (fastai's EarlyStoppingCallback); `SEARCH_PATIENCE` when epochs is None; stretched on small sets (`search_settings`)
     monitor: str = 'valid_loss'  # what the search watches on the monitor share (early stopping, the best epoch)
     min_delta: float = 0.  # the smallest change of `monitor` that counts as better (a search for the length: 0.001)
     save: str = 'last'  # 'best': the search's best epoch by `monitor` sets the length of the final run ('last': `epochs`)
@@ -574,7 +574,7 @@ def search_settings(t:dict, # the run's `train` settings
     bs = min(t['bs'], max(8, n_clips // (MIN_EPOCH_STEPS * world)))  # more, smaller steps for the same clips: a small set learns in fewer epochs
     steps = max(1, n_clips // (bs * world))  # optimizer steps per epoch (the last partial batch is dropped)
     k = -(-SEARCH_MIN_STEPS // (SEARCH_PATIENCE * steps))  # ceil: 1 from 25 steps an epoch up
-    return dict(epochs=t['max_epochs'], bs=bs, early_stopping=t['early_stopping'] or SEARCH_PATIENCE * k, save='best', min_delta=t['min_delta'] or SEARCH_MIN_DELTA,
+    return dict(epochs=t['max_epochs'], bs=bs, early_stopping=(t['early_stopping'] or SEARCH_PATIENCE) * k, save='best', min_delta=t['min_delta'] or SEARCH_MIN_DELTA,
                 schedule=SEARCH_SCHEDULE['schedule'], warmup_epochs=SEARCH_SCHEDULE['warmup_epochs'] * k, plateau_patience=SEARCH_SCHEDULE['plateau_patience'] * k)
 
 def needs_search(t:dict, # the run's `train` settings
