@@ -374,7 +374,7 @@ def _make_dls(store, vstore, d:dict, t:TrainConfig, multi:bool, bs:int, glosses:
     return ClipDataLoaders.from_store(store, **where,
                                       target='label+category' if multi else 'label', augment=aug, max_len=t.max_len,
                                       length_mode='resample', bs=bs, num_workers=t.workers, input_key=input_key,
-                                      **_background(store, t, input_key, train_idx=split[0] if split is not None else resolve_split(store, dict(d)) if vstore is None else None))
+                                      **_background(store, t, input_key, train_idx=split[0] if split is not None else resolve_split(store, dict(d))))
 
 def _background(store, t:TrainConfig, input_key=None, train_idx=None)->dict:
     "The made-up 'no sign' clips of an isolated run: their share and label (`ClipDataset`'s `background`), from its training clips (`train_idx`; None: all)."
