@@ -548,7 +548,7 @@ def extract_folder(inputs, # video files and folders (searched recursively)
         bar.finished(str(videos_by_rel[rel]), r)
         if r['ok']:
             state[rel] = dict(meta, frames=r['frames'], hand_frames=r['hand_frames'], fps=r['fps'])
-            _write_json(state_path, state); write_index(out, state)
+            write_index(out, state); _write_json(state_path, state)  # this order: a kill between leaves a whole file with its row, extracted again on resume
     videos_by_rel = {rel: src for src, rel, _ in todo}
     if workers == 1:
         for src, rel, meta in todo:
@@ -634,7 +634,7 @@ def extract_camera(index:int=0, # OpenCV camera index
     write_islr_parquet(x, out/rel)
     state = json.loads((out/STATE_FILE).read_text()) if (out/STATE_FILE).is_file() else {}
     state[rel] = dict(source=f"camera {index}", sign=sign, participant_id=participant_id, sequence_id=zlib.crc32(rel.encode()), frames=len(x), options=options.key())
-    _write_json(out/STATE_FILE, state); write_index(out, state)
+    write_index(out, state); _write_json(out/STATE_FILE, state)
     return out/rel
 
 # %% ../nbs/70_extract.ipynb #42b3a868

@@ -70,8 +70,8 @@ def test_killed_run_leaves_no_half_file_and_resumes(video, tmp_path):
     done = json.loads((out/STATE_FILE).read_text())
     assert 2 <= len(done) < 6
     for f in (out/'landmarks').rglob('*.parquet'): assert read_parquet_landmarks(f).shape == (58, 543, 3), f  # every file whole
-    rows = (out/'train.csv').read_text().splitlines()[1:]
-    assert len(rows) == len(done)
+    rows = {r.split(',')[0] for r in (out/'train.csv').read_text().splitlines()[1:]}
+    assert set(done) <= rows and len(rows) <= len(done) + 1  # the row is written just before the state: a kill between leaves one more
     r = slr('slr-extract', src, '--out', out, '--workers', '1', '--json', '--quiet')
     assert r.returncode == 0, r.stderr
     s = json.loads(r.stdout)
