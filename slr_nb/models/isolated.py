@@ -41,9 +41,9 @@ class SignModel(nn.Module):
     def forward(self, x, mask=None): return self.head(self.features(x, mask))
 
 # %% ../../nbs/25_models.isolated.ipynb #cb70e860
-def _frontend(n_in:int, dim:int, hidden:int|None=None)->nn.Module:
-    "Per-frame embedding: one linear layer, or two with a SiLU between when `hidden` is given."
-    if not hidden: return nn.Sequential(nn.Linear(n_in, dim, bias=False), nn.LayerNorm(dim))
+def _frontend(n_in:int, dim:int, hidden:int|None=None, bias:bool=False)->nn.Module:
+    "Per-frame embedding: one linear layer (with a `bias` or not), or two with a SiLU between when `hidden` is given."
+    if not hidden: return nn.Sequential(nn.Linear(n_in, dim, bias=bias), nn.LayerNorm(dim))
     return nn.Sequential(nn.Linear(n_in, hidden, bias=False), nn.LayerNorm(hidden), nn.SiLU(), nn.Linear(hidden, dim, bias=False), nn.LayerNorm(dim))
 
 def _head(dim:int, n_classes:int, late_dropout:float, late_dropout_start:int)->nn.Module:
@@ -112,6 +112,7 @@ class ConvTransformerConfig:
     late_dropout: float = 0.8  # dropout before the classifier...
     late_dropout_start: int = 0  # ...from this training step on
     adaptive_dropout: float = 0.  # dropout on the clip embedding (its rate driven by `AdaptiveDropoutSchedule`)
+    frontend_bias: bool = False  # a bias in the stem: keeps each frame's feature size, which its LayerNorm would divide away
     arch: str = 'conv_transformer'  # registry key
 
 class ConvTransformerSLR(SignModel):
@@ -120,7 +121,7 @@ class ConvTransformerSLR(SignModel):
         super().__init__()
         c = self.config = replace(config, preprocess=_preprocess_config(config.preprocess))
         self.preprocess = PreprocessingLayer(c.preprocess)
-        self.frontend = _frontend(self.preprocess.out_features, c.dim)
+        self.frontend = _frontend(self.preprocess.out_features, c.dim, bias=c.frontend_bias)
         stage = lambda: [*(Conv1DBlock(c.dim, c.kernel_size, c.expand, c.drop_rate, c.drop_path) for _ in range(c.convs)),
                          TransformerBlock(c.dim, c.num_heads, c.expand, c.drop_rate, c.drop_path)]
         self.encoder = MaskedSequential([b for _ in range(c.stages) for b in stage()])
