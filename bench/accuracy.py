@@ -23,6 +23,7 @@ The handedness check mirrors every validation clip (flip with the full left/righ
 reports the accuracy on the mirrored copies beside the plain one.
 """
 import argparse, json, os, shutil, sys, tempfile, time, warnings
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 import numpy as np
@@ -137,7 +138,7 @@ def no_sign_figures(rec, store, valid)->dict:
             'signed_wrongly_rejected': round(float((said[signed] == NO_SIGN).mean()), 4)}
 
 
-def run_fold(store, source, col, held_out, epochs, preset, seed=42, sets=()):
+def run_fold(store, source, col, held_out, epochs, preset, seed=42, sets=(), keep=None):
     "Train `preset` (its whole recipe: length, schedule, dropout, stages, threshold) with `held_out` left out; the fold's figures."
     train, valid = split_by(store.items, col, held_out)
     t = time.time()
@@ -145,6 +146,7 @@ def run_fold(store, source, col, held_out, epochs, preset, seed=42, sets=()):
         m = train_recognizer(source, Path(run_dir)/'run', preset, split_by=col, valid_values=','.join(map(str, held_out)),
                              seed=seed, progress=False, overrides=list(sets), **({'epochs': epochs} if epochs else {}))
         model, blob = load_recognizer_file(Path(run_dir)/'run'/'model.pth')
+        if keep: Path(keep).mkdir(parents=True, exist_ok=True); shutil.copy(Path(run_dir)/'run'/'model.pth', Path(keep)/f"{'+'.join(map(str, held_out))}.pth")
         no_sign = no_sign_figures(Recognizer.load(Path(run_dir)/'run'/'model.pth'), store, valid)
     dls_vocab = blob['classes']
     train_s = time.time() - t
@@ -159,15 +161,16 @@ def run_fold(store, source, col, held_out, epochs, preset, seed=42, sets=()):
                                      skip_handless_frames=False, max_len=None))
     pred_b = baseline(store, train, valid, y, pre)
     acc = lambda p, m=slice(None): float((p == y[valid])[m].mean())
+    wrong = Counter(f"{dls_vocab[t]} -> {dls_vocab[q]}" for t, q, k in zip(y[valid], pred, known) if k and t != q)
     return {'held_out': held_out, 'train_clips': len(train), 'valid_clips': len(valid), 'known_class_clips': int(known.sum()),
             'model_acc': acc(pred, known), 'model_acc_all_classes': acc(pred), 'model_acc_mirrored': acc(pred_m, known), 'model_acc_tta_mirror': acc(pred_tta, known),
-            'baseline_acc': acc(pred_b, known), 'baseline_acc_all_classes': acc(pred_b),
+            'baseline_acc': acc(pred_b, known), 'top_confusions': dict(wrong.most_common(6)), 'baseline_acc_all_classes': acc(pred_b),
             'train_seconds': round(train_s, 1), 'epochs': epochs, 'epochs_done': m['final_results']['epochs_done'],
             'search': {k: m['search'].get(k) for k in ('epochs_done', 'best_epoch', 'monitor_clips', 'monitor_groups', 'stop_reason', 'train_seconds')} if 'search' in m else None,
             **no_sign}
 
 
-def main(preset='default', only=None, epochs=None, sparse=False, sets=(), folds_only=None, work=None):
+def main(preset='default', only=None, epochs=None, sparse=False, sets=(), folds_only=None, work=None, keep=None, seed=42):
     data = real_data_dir() if not only or set(only) - {'synthetic-250'} else None  # the synthetic set needs no real data
     out = {'preset': preset, 'epochs': epochs or "the preset's own", 'sparse': sparse, 'set': list(sets)}
     work = Path(work or os.environ.get('SLR_NB_BENCH_DIR', '/tmp/slr_nb_bench_accuracy'))
@@ -177,7 +180,7 @@ def main(preset='default', only=None, epochs=None, sparse=False, sets=(), folds_
         store = build_store(src)
         if sparse or name == 'cafe-asl-59': col = 'signer' if name != 'asl-signs' else 'group'
         folds = [f for f in folds if not folds_only or f[0] in folds_only]
-        try: res = [run_fold(store, src, col if col in store.items.columns else 'group', f, epochs, preset, sets=sets) for f in folds]
+        try: res = [run_fold(store, src, col if col in store.items.columns else 'group', f, epochs, preset, seed=seed, sets=sets, keep=keep and Path(keep)/name) for f in folds]
         except ValueError as e:  # e.g. a two-head preset on a dataset without categories
             out[name] = {'skipped': str(e)}; print(f"{name}: skipped ({e})", file=sys.stderr); continue
         mean = lambda k: round(float(np.mean([r[k] for r in res])), 4)
@@ -202,6 +205,8 @@ if __name__ == '__main__':
     p.add_argument('--folds', default=None, help='comma-separated first held-out value of the folds to run (default: all)')
     p.add_argument('--set', action='append', default=[], help='KEY=VALUE preset setting (repeatable)')
     p.add_argument('--work', default=None, help='where the derived datasets go ($SLR_NB_BENCH_DIR or /tmp/slr_nb_bench_accuracy)')
+    p.add_argument('--keep', default=None, help="a folder to keep each fold's model file in (DIR/DATASET/HELD_OUT.pth), e.g. for bench/ensemble.py")
+    p.add_argument('--seed', type=int, default=42)
     a = p.parse_args()
     json_out, sys.stdout = sys.stdout, sys.stderr  # only the JSON on stdout (fastai prints its early stop)
-    print(json.dumps(main(a.preset, a.only.split(',') if a.only else None, a.epochs, a.sparse, a.set, a.folds.split(',') if a.folds else None, a.work), indent=1), file=json_out)
+    print(json.dumps(main(a.preset, a.only.split(',') if a.only else None, a.epochs, a.sparse, a.set, a.folds.split(',') if a.folds else None, a.work, a.keep, a.seed), indent=1), file=json_out)

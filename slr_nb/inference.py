@@ -19,8 +19,8 @@ from .models.continuous import recognize, is_continuous, DECODERS
 from .vocab import NGramLM, wer, sequence_accuracy, error_counts
 
 # %% auto #0
-__all__ = ['NO_SIGN', 'ONNX_FORMAT', 'Prediction', 'Recognizer', 'latency', 'synthetic_like', 'evaluate', 'evaluate_continuous',
-           'StreamRecognizer', 'SignStream', 'OnnxModel', 'export_onnx', 'max_abs_difference']
+__all__ = ['NO_SIGN', 'ONNX_FORMAT', 'Prediction', 'Recognizer', 'latency', 'synthetic_like', 'evaluate', 'ensemble',
+           'evaluate_continuous', 'StreamRecognizer', 'SignStream', 'OnnxModel', 'export_onnx', 'max_abs_difference']
 
 # %% ../nbs/60_inference.ipynb #c18b2d89
 NO_SIGN = 'no sign'
@@ -164,6 +164,36 @@ def evaluate(rec:Recognizer, # the recognizer
     known = y >= 0
     return {'clips': int(len(idxs)), 'accuracy': float(top1.mean()) if len(idxs) else 0.0, 'top5': float(top5.mean()) if len(idxs) else 0.0,
             'unknown_class_clips': int((~known).sum()), 'accuracy_known_classes': float(top1[known].mean()) if known.any() else 0.0}
+
+# %% ../nbs/60_inference.ipynb #b6df68d8
+def ensemble(recognizers:list, # `Recognizer`s or model files of isolated models with the same classes
+             mirror:bool=False, # also average each clip's mirror image (left and right swapped)
+            )->Recognizer:
+    "One recognizer averaging the probabilities of `recognizers` (an `EnsembleSLR`)."
+    from slr_nb.models.isolated import EnsembleSLR, EnsembleConfig
+    recs = [r if isinstance(r, Recognizer) else Recognizer.load(r) for r in recognizers]
+    if not recs: raise ValueError("an ensemble needs at least one recognizer")
+    for r, src in zip(recs, recognizers):
+        name = src if not isinstance(src, Recognizer) else 'a recognizer'
+        if not isinstance(r.model, torch.nn.Module) or r.continuous or r.categories: raise ValueError(f"{name}: ensembles take PyTorch isolated one-head models (not ONNX, CTC or two-head ones)")
+        if r.classes != recs[0].classes: raise ValueError(f"{name}: its classes differ from the first member's")
+    members = [m for r in recs for m in (r.model.members if isinstance(r.model, EnsembleSLR) else [r.model])]
+    model = EnsembleSLR(EnsembleConfig(tuple(m.config for m in members), mirror))
+    for dst, src in zip(model.members, members): dst.load_state_dict(src.state_dict())
+    ts = [r.threshold for r in recs]
+    info = dict(ensemble=[{k: r.info.get(k) for k in ('preset', 'seed', 'final_results') if k in r.info} for r in recs], mirror=mirror,
+                no_sign=dict(threshold=float(np.mean(ts)), rule="mean of the members' thresholds") if all(t is not None for t in ts) else None)
+    return Recognizer(model.eval(), recs[0].classes, info)
+
+@patch
+def save(self:Recognizer, path, # the model file to write (.pth)
+        )->Path:
+    "Write this (PyTorch) recognizer as one model file, its info and threshold kept."
+    from slr_nb.learner import save_recognizer
+    if not isinstance(self.model, torch.nn.Module): raise ValueError(f"{self.model.path} is an ONNX model: it is saved already")
+    info = dict(self.info)
+    if self.threshold is not None: info['no_sign'] = {**(info.get('no_sign') or {}), 'threshold': float(self.threshold)}
+    return save_recognizer(path, self.model, self.classes, self.categories, **info)
 
 # %% ../nbs/60_inference.ipynb #82aa14ce
 @patch

@@ -260,6 +260,8 @@ def check_run_config(cfg:dict)->tuple:
     known = {f.name for f in fields(base)} - {'arch', 'n_classes', 'n_categories'}
     unknown = set(m) - known
     if unknown: raise ValueError(f"unknown model keys {sorted(unknown)} for model preset {mp!r}; known: {sorted(known)}")
+    if isinstance(m.get('preprocess'), dict) and 'landmarks' not in m['preprocess'] and hasattr(base, 'preprocess'):  # `model.preprocess.features=[...]`: changes to the preset's own
+        m['preprocess'] = replace(_preprocess_config(base.preprocess), **{k: tuple(v) if isinstance(v, list) else v for k, v in m['preprocess'].items()})
     model_cfg = replace(base, **{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()})
     known = {f.name for f in fields(TrainConfig)}
     unknown = set(cfg['train']) - known

@@ -16,7 +16,7 @@ __all__ = ['FEATURE_KINDS', 'KEY_FACE_POINTS', 'PREPROCESS_PRESETS', 'Preprocess
            'PreprocessingLayer', 'missing_hands']
 
 # %% ../nbs/10_preprocess.ipynb #c5678b62
-FEATURE_KINDS = ('position', 'velocity', 'lag2', 'acceleration', 'relative_motion', 'consistency', 'hand_shape')
+FEATURE_KINDS = ('position', 'velocity', 'lag2', 'acceleration', 'relative_motion', 'consistency', 'hand_shape', 'hand_distances')
 
 # %% ../nbs/10_preprocess.ipynb #e330da9c
 @dataclass
@@ -98,16 +98,19 @@ def _window_mean(pos:Tensor, pf:Tensor, w:int)->Tensor:
 _FACE_NOSE, _POSE_NOSE, _SHOULDERS = 1, PARTS['pose'].start, (PARTS['pose'].start + 11, PARTS['pose'].start + 12)
 _HAND_ROWS = tuple(int(i) for i in landmark_indices('hands'))
 
-def _hand_anchors(landmarks):
-    "For each selected point: the selection index of its hand's wrist and middle knuckle, and whether both are selected."
+def _hand_anchors(landmarks, offsets=(0, 9)):
+    "For each selected point and hand point `offset` (0 wrist, 9 middle knuckle): the selection index of that point of its hand; and whether all are selected."
     pos = {int(r): i for i, r in enumerate(landmarks)}
-    wrist, knuckle, ok = [], [], []
+    idx, ok = [[] for _ in offsets], []
     for i, r in enumerate(landmarks):
         hand = next((p for p in ('left_hand', 'right_hand') if PARTS[p].start <= r < PARTS[p].stop), None)
-        w, k = (pos.get(PARTS[hand].start), pos.get(PARTS[hand].start + 9)) if hand else (None, None)
-        good = w is not None and k is not None
-        wrist.append(w if good else i); knuckle.append(k if good else i); ok.append(float(good))
-    return torch.tensor(wrist), torch.tensor(knuckle), torch.tensor(ok)
+        found = [pos.get(PARTS[hand].start + o) if hand else None for o in offsets]
+        good = all(f is not None for f in found)
+        for lst, f in zip(idx, found): lst.append(f if good else i)
+        ok.append(float(good))
+    return (*[torch.tensor(lst) for lst in idx], torch.tensor(ok))
+
+_DISTANCE_TIPS = (4, 8, 12)  # thumb, index and middle fingertips: `hand_distances` measures each point from them
 
 class PreprocessingLayer(nn.Module):
     "The model's first layer: raw `[B, T, 543, 3]` landmarks (NaN = missing) to normalised, NaN-free features `[B, T', n_features]`."
@@ -123,6 +126,9 @@ class PreprocessingLayer(nn.Module):
         self.register_buffer('shape_wrist', wrist, persistent=False)
         self.register_buffer('shape_knuckle', knuckle, persistent=False)
         self.register_buffer('shape_ok', ok, persistent=False)
+        *tips, tips_ok = _hand_anchors(c.landmarks, (0, 9) + _DISTANCE_TIPS[:c.coords])  # for `hand_distances`
+        self.register_buffer('distance_tips', torch.stack(tips[2:]), persistent=False)
+        self.register_buffer('distance_ok', tips_ok, persistent=False)
         hand_cols = [i for i, r in enumerate(c.landmarks) if r in _HAND_ROWS]
         self.register_buffer('hand_cols', torch.tensor(hand_cols, dtype=torch.long), persistent=False)
 
@@ -226,12 +232,15 @@ class PreprocessingLayer(nn.Module):
                 fc = ((cand * w).sum(3) - centre[..., None]) / scale[:, None, None] * (ok * w).sum(3) * self.centre_axes[:, None]
                 kinds.append((pos - fc[..., None]) * pf)
             elif kind == 'consistency': kinds.append((pos - _window_mean(pos, pf, c.window)) * pf)
-            else:  # hand_shape: raw points about their wrist, in units of the hand's size
+            else:  # hand_shape, hand_distances: in units of the hand's size (wrist to middle knuckle, x and y)
                 raw = x[..., :P]
                 w, k = raw.index_select(3, self.shape_wrist), raw.index_select(3, self.shape_knuckle)
                 anchored = pf * pf.index_select(3, self.shape_wrist) * pf.index_select(3, self.shape_knuckle) * self.shape_ok
                 size = ((k - w)[:, :2] ** 2).sum(1, keepdim=True).sqrt()
-                kinds.append((raw - w) / size.clamp(min=1e-6) * anchored * (size > 1e-6))
+                if kind == 'hand_shape': kinds.append((raw - w) / size.clamp(min=1e-6) * anchored * (size > 1e-6))  # about the wrist
+                else:  # the distance of each point from each fingertip: the same however the hand turns in the image
+                    d = [((raw - raw.index_select(3, t)) ** 2).sum(1, keepdim=True).sqrt() * pf.index_select(3, t) for t in self.distance_tips]
+                    kinds.append(torch.cat(d, 1) / size.clamp(min=1e-6) * anchored * self.distance_ok * (size > 1e-6))
         B, T = pos.shape[0], pos.shape[2]
         out = torch.stack(kinds, 1).permute(0, 3, 1, 4, 2).reshape(B, T, c.n_features)  # [B, T, kinds x points x coords]
         return (out[0], mask[0]) if unbatched else (out, mask)

@@ -11,8 +11,8 @@ from fastcore.basics import store_attr, basic_repr
 from ..core import N_LANDMARKS, PARTS, MIRROR
 
 # %% auto #0
-__all__ = ['hflip', 'affine', 'resample_time', 'mask_time', 'mask_space', 'crop_time', 'sliding_windows', 'transition_clip',
-           'Augment']
+__all__ = ['hflip', 'affine', 'hand_affine', 'resample_time', 'mask_time', 'mask_space', 'crop_time', 'sliding_windows',
+           'transition_clip', 'Augment']
 
 # %% ../../nbs/07_data.augment.ipynb #247a718c
 def _f32(x): return np.asarray(x, dtype=np.float32)
@@ -54,6 +54,24 @@ def affine(x:np.ndarray, # clip, [T, N, 3] (or [T, N, 2])
     x[..., 0] = a00*X + a01*Y + cx + shift[0]
     x[..., 1] = a10*X + a11*Y + cy + shift[1]
     x[..., 2:] *= scale
+    return x
+
+# %% ../../nbs/07_data.augment.ipynb #d095d11f
+def hand_affine(x:np.ndarray, # clip, [T, 543, 3]
+                scale:tuple=(1., 1.), # size factor of the left and the right hand (x, y and z)
+                rotate:tuple=(0., 0.), # rotation of the left and the right hand, degrees
+               )->np.ndarray:
+    "Scale and rotate each hand about its own wrist, frame by frame: another signer's hand size and wrist angle."
+    x = _f32(x)
+    if x.ndim != 3 or x.shape[1] != N_LANDMARKS: raise ValueError(f"hand_affine needs a [T, {N_LANDMARKS}, C] clip, got {x.shape}")
+    x = x.copy()
+    for part, s, r in zip(('left_hand', 'right_hand'), scale, rotate):
+        h = x[:, PARTS[part]]  # a copy: rows of one hand
+        a = np.deg2rad(r); c, sn = np.cos(a) * s, np.sin(a) * s
+        d = h[..., :2] - h[:, :1, :2]  # from this frame's wrist (MediaPipe gives a hand whole or not at all)
+        h[..., 0], h[..., 1] = h[:, :1, 0] + c * d[..., 0] - sn * d[..., 1], h[:, :1, 1] + sn * d[..., 0] + c * d[..., 1]
+        h[..., 2:] = h[:, :1, 2:] + s * (h[..., 2:] - h[:, :1, 2:])
+        x[:, PARTS[part]] = h
     return x
 
 # %% ../../nbs/07_data.augment.ipynb #337e308f
@@ -153,10 +171,13 @@ class Augment:
                  max_mask_points_frac:float=0.1, # most landmarks hidden, as a fraction of them
                  p_crop:float=0.0, # probability of a random crop in time
                  min_crop_frac:float=0.8, # shortest crop, as a fraction of the frames
+                 p_hands:float=0.0, # probability of `hand_affine` (needs the 543 layout)
+                 hand_scale:tuple=(0.85, 1.15), # range of each hand's scale
+                 hand_rotate:tuple=(-20, 20), # range of each hand's rotation, degrees
                 ): store_attr()
 
     __repr__ = basic_repr('p_flip,p_affine,scale,shear,rotate,shift,p_resample,speed,p_mask_time,max_mask_frac,'
-                          'p_mask_space,max_mask_points_frac,p_crop,min_crop_frac')
+                          'p_mask_space,max_mask_points_frac,p_crop,min_crop_frac,p_hands,hand_scale,hand_rotate')
 
     @classmethod
     def none(cls):
@@ -171,6 +192,8 @@ class Augment:
         x = _f32(x)
         u = lambda r: rng.uniform(*r)
         if rng.random() < self.p_flip: x = hflip(x)
+        if self.p_hands and rng.random() < self.p_hands and x.shape[1] == N_LANDMARKS:  # off: the random draws of before, exactly
+            x = hand_affine(x, scale=(u(self.hand_scale), u(self.hand_scale)), rotate=(u(self.hand_rotate), u(self.hand_rotate)))
         if rng.random() < self.p_affine:
             x = affine(x, scale=u(self.scale), shear=u(self.shear), rotate=u(self.rotate),
                        shift=(u(self.shift), u(self.shift)))

@@ -15,7 +15,8 @@ from ..layers import *
 # %% auto #0
 __all__ = ['MODELS', 'PRESETS', 'MaskedSequential', 'SignModel', 'HybridConfig', 'HybridSLR', 'ConvTransformerConfig',
            'ConvTransformerSLR', 'KeypointTransformerConfig', 'TwoHeads', 'KeypointTransformer', 'PositionalFrontend',
-           'FeatureGRUConfig', 'FeatureGRU', 'inception_frame_features', 'preset_config', 'make_model', 'model_config']
+           'FeatureGRUConfig', 'FeatureGRU', 'inception_frame_features', 'preset_config', 'make_model', 'model_config',
+           'EnsembleConfig', 'EnsembleSLR']
 
 # %% ../../nbs/25_models.isolated.ipynb #47a8530a
 class MaskedSequential(nn.ModuleList):
@@ -252,3 +253,40 @@ def make_model(config, # a config dataclass, a preset name, or a saved config di
 def model_config(model:nn.Module)->dict:
     "A model's config as plain data (for saving)."
     return asdict(model.config)
+
+# %% ../../nbs/25_models.isolated.ipynb #203e10ee
+from ..core import MIRROR
+
+@dataclass
+class EnsembleConfig:
+    "Settings of `EnsembleSLR`."
+    members: tuple = ()  # the members' configs (dataclasses or saved dicts), all with the same classes
+    mirror: bool = False  # also run each clip's mirror image and average it in
+    arch: str = 'ensemble'  # registry key
+
+    @property
+    def n_classes(self)->int: return preset_config(self.members[0]).n_classes
+
+class EnsembleSLR(nn.Module):
+    "Members' class probabilities averaged (and over each clip's mirror image with `mirror`), as log-probabilities."
+    def __init__(self, config:EnsembleConfig):
+        super().__init__()
+        if not config.members: raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(make_model(m) for m in config.members)
+        self.config = replace(config, members=tuple(m.config for m in self.members))
+        if len({c.n_classes for c in self.config.members}) > 1: raise ValueError(f"members with different numbers of classes: {[c.n_classes for c in self.config.members]}")
+        if any(getattr(m.config, 'n_categories', 0) for m in self.members): raise ValueError("ensembles take one-head models (not multi-task ones)")
+        self.register_buffer('mirror_rows', torch.from_numpy(MIRROR).long(), persistent=False)
+        self.register_buffer('mirror_x', torch.tensor([-1., 1., 1.]), persistent=False)
+        self.register_buffer('mirror_shift', torch.tensor([1., 0., 0.]), persistent=False)
+
+    @property
+    def preprocess(self): return self.members[0].preprocess
+
+    def forward(self, x, mask=None):
+        views = [x, x.index_select(-2, self.mirror_rows) * self.mirror_x + self.mirror_shift] if self.config.mirror else [x]  # x -> 1 - x, each row from its twin
+        probs = [m(v, mask).softmax(-1) for m in self.members for v in views]
+        return (sum(probs) / len(probs)).clamp(min=1e-12).log()
+
+# %% ../../nbs/25_models.isolated.ipynb #f3ba119f
+MODELS['ensemble'] = (EnsembleSLR, EnsembleConfig)
