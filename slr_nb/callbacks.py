@@ -27,9 +27,9 @@ from .layers import AdaptiveDropout, LateDropout, DropPath
 # %% auto #0
 __all__ = ['SCHEDULES', 'CHECKPOINT_FORMAT', 'RESUMABLE_KEYS', 'ResumableLearner', 'Stage', 'as_stage', 'stage_bounds',
            'bare_model', 'group_names', 'StageFreezing', 'LRSchedule', 'ramp', 'AdaptiveDropoutSchedule',
-           'peak_memory_mb', 'TrainingLog', 'CPUAutocast', 'config_mismatch', 'save_training_state', 'read_checkpoint',
-           'load_training_state', 'ResumeCallback', 'lower_is_better', 'Checkpoints', 'StopAfter', 'hardware_info',
-           'epoch_history', 'ManifestCallback', 'find_batch_size']
+           'peak_memory_mb', 'TrainingLog', 'CPUAutocast', 'Distillation', 'config_mismatch', 'save_training_state',
+           'read_checkpoint', 'load_training_state', 'ResumeCallback', 'lower_is_better', 'Checkpoints', 'StopAfter',
+           'hardware_info', 'epoch_history', 'ManifestCallback', 'find_batch_size']
 
 # %% ../nbs/40_callbacks.ipynb #67b83e7c
 class ResumableLearner(Learner):
@@ -299,6 +299,31 @@ class CPUAutocast(Callback):
     def after_cancel_batch(self): self._exit()
     def _exit(self):
         if getattr(self, 'ctx', None) is not None: self.ctx.__exit__(None, None, None); self.ctx = None
+
+# %% ../nbs/40_callbacks.ipynb #1dc68334
+class Distillation(Callback):
+    "Mix the training loss with the KL divergence from a `teacher`'s softened class probabilities."
+    order = 5  # after the loss, before GradientAccumulation's and CPUAutocast's `after_loss`
+    def __init__(self, teacher:nn.Module, # a trained model with the student's classes (the first head of a two-head model)
+                 alpha:float=0.5, # weight of the teacher's term (1 - alpha: the labels' loss)
+                 temperature:float=2., # softens both distributions
+                 classes_index:list|None=None, # the teacher's output index of each student class, where their orders differ
+                ):
+        if not 0 <= alpha <= 1: raise ValueError(f"alpha must be in [0, 1], not {alpha}")
+        if temperature <= 0: raise ValueError(f"temperature must be positive, not {temperature}")
+        store_attr()
+
+    def before_fit(self): self.teacher.to(self.dls.device).eval().requires_grad_(False)
+
+    def after_loss(self):
+        if not self.training or not self.alpha: return
+        first = lambda o: o[0] if isinstance(o, (tuple, list)) else o
+        with torch.no_grad(): t = first(self.teacher(*self.xb)).float()
+        if self.classes_index is not None: t = t[:, torch.as_tensor(self.classes_index, device=t.device)]
+        T = self.temperature
+        kl = nn.functional.kl_div(torch.log_softmax(first(self.pred).float() / T, -1), torch.log_softmax(t / T, -1), log_target=True, reduction='batchmean')
+        self.learn.loss_grad = (1 - self.alpha) * self.loss_grad + self.alpha * T * T * kl
+        self.learn.loss = self.loss_grad.clone()
 
 # %% ../nbs/40_callbacks.ipynb #292e7538
 CHECKPOINT_FORMAT = 'slr_nb.checkpoint'

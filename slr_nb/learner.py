@@ -190,6 +190,9 @@ class TrainConfig:
     calibration: bool = True  # isolated models: choose the "no sign" threshold on the search's monitor share (false: none)
     false_rejection: float = 0.05  # the share of the monitor's signed clips the "no sign" threshold may reject
     background: float|None = None  # chance that a training item is a made-up "no sign" clip (two signs' ends and a move between); None: 1 / classes where the data has a `NO_SIGN_CLASSES` class, else 0
+    teacher: str|None = None  # a recognizer file (an ensemble too) to distil from: its softened probabilities mixed into the training loss (`Distillation`)
+    distill_alpha: float = 0.5  # weight of the teacher's term
+    distill_temperature: float = 2.  # softens the teacher's and the student's probabilities
 
     def __post_init__(self):
         for name, value, known in (('schedule', self.schedule, SCHEDULES), ('precision', self.precision, PRECISIONS), ('save', self.save, ('last', 'best'))):
@@ -455,6 +458,14 @@ def _alignable_report(model, store, train_idx)->dict:
     if short.any(): warnings.warn(f"{int(short.sum())} training clip(s) have fewer frames than their gloss sequence needs: CTC leaves them out")
     return dict(unalignable_train_clips=int(short.sum()))
 
+def _distillation(t:TrainConfig, classes:list, other_model:bool)->Distillation:
+    "The `Distillation` callback of `train.teacher`, its classes matched to the run's by name."
+    if other_model: raise ValueError("train.teacher: distillation is for isolated landmark models (not continuous or image-feature ones)")
+    with torch.random.fork_rng(devices=[]): teacher, blob = load_recognizer_file(t.teacher)  # building it draws initial weights: keep the run's random stream
+    missing = [c for c in classes if c not in blob['classes']]
+    if missing: raise ValueError(f"{t.teacher}: the teacher was not trained on the classes {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+    return Distillation(teacher, t.distill_alpha, t.distill_temperature, [blob['classes'].index(c) for c in classes])
+
 def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None, extra_cbs=(), split:tuple|None=None, found:dict|None=None)->dict|None:
     "Train the run `cfg` describes into `out` (continuing `resume`; on `split`'s (kept, monitor) clips in a search; keeping what a search `found`)."
     cfg = copy.deepcopy(cfg)
@@ -517,6 +528,7 @@ def _run(cfg:dict, out:Path, progress:bool=True, resume:dict|None=None, extra_cb
         except TypeError as e: raise ValueError(f"train.dropout: {e}") from None
     if t.early_stopping: cbs.append(EarlyStoppingCallback(monitor=monitor, comp=np.less if lower_is_better(monitor) else np.greater, min_delta=t.min_delta, patience=t.early_stopping))
     if t.grad_clip: cbs.append(GradientClip(t.grad_clip))
+    if t.teacher: cbs.append(_distillation(t, dls.vocab, bool(glosses or input_key)))
     if t.grad_accum > 1: cbs.append(GradientAccumulation(bs * t.grad_accum))  # fastai counts samples, not batches
     manifest_cb = ManifestCallback(out/'manifest.json', sections, monitor=monitor)
     if main:
