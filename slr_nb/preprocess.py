@@ -154,7 +154,7 @@ class PreprocessingLayer(nn.Module):
 
     def _skip_handless(self, x, mask):
         "Move the real frames that show a hand point to the front (in order) and mask the rest; a clip with none keeps all."
-        seen = torch.isfinite(x.index_select(3, self.hand_cols).sum(1)).any(-1) & mask  # [B, T]
+        seen = torch.isfinite(x[:, :self.config.coords].index_select(3, self.hand_cols).sum(1)).any(-1) & mask  # [B, T]
         keep = seen | (~seen.any(1, keepdim=True) & mask)  # not a bool `where`: ONNX Runtime has none
         n = keep.sum(1, keepdim=True)
         dest = torch.where(keep, keep.long().cumsum(1) - 1, n + (~keep).long().cumsum(1) - 1)  # a permutation of the frames (integer cumsum: ONNX has no bool one)
@@ -162,13 +162,17 @@ class PreprocessingLayer(nn.Module):
         return x, torch.arange(x.shape[2], device=x.device)[None] < n
 
     def _select(self, x, mask):
-        "The points and the centre's sources `[B, C, T', P+4]`, zero where missing, their presence `[B, 1, T', P+4]` (float) and the mask."
+        "The points and the centre's sources `[B, C, T', P+4]`, zero where missing, their presence `[B, 1, T', P+4]` (float), the mask, and z `[B, 1, T', P+4]` for `hand_distances` (0 where missing)."
+        c = self.config
         if mask is None: mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
-        x = x.permute(0, 3, 1, 2).index_select(3, self.rows)[:, :self.config.coords].float()
+        depth = 'hand_distances' in c.features  # measured in x, y and z even when the features are x, y only
+        x = x.permute(0, 3, 1, 2).index_select(3, self.rows)[:, :3 if depth else c.coords].float()
         x, mask = self._fit_length(x, mask.bool())
-        if self.config.skip_handless_frames and len(self.hand_cols): x, mask = self._skip_handless(x, mask)
+        if c.skip_handless_frames and len(self.hand_cols): x, mask = self._skip_handless(x, mask)
+        z, x = x[:, 2:3], x[:, :c.coords]
         present = torch.isfinite(x.sum(1, keepdim=True)) & mask[:, None, :, None]  # NaN or inf in any coordinate: missing
-        return torch.where(present, x, 0.).clamp(-1e6, 1e6), present.float(), mask
+        z = torch.where(present & torch.isfinite(z), z, 0.).clamp(-1e6, 1e6) if depth else None  # no z in the data: 0, distances in x, y
+        return torch.where(present, x, 0.).clamp(-1e6, 1e6), present.float(), mask, z
 
     def _centres(self, x, pf):
         "Per-frame centre candidates `[B, C, T, 4]`, their presence `[B, 1, T, 4]`, the source used `[B, 4]` (one-hot) and the clip centre `[B, C]`."
@@ -205,7 +209,7 @@ class PreprocessingLayer(nn.Module):
                      mask:Tensor|None=None, # [B, T] True on real frames; None: all real
                     )->tuple:
         "Each clip's centre `[B, coords]`, scale `[B]` and centre source `[B]` (0 face nose, 1 pose nose, 2 shoulders, 3 points, -1 none)."
-        x, pf, _ = self._select(x, mask)
+        x, pf, _, _ = self._select(x, mask)
         centre, scale, _, _, first = self._normalise(x, pf)
         return centre, scale, torch.where(first.sum(1) > 0, first.argmax(1), -1)
 
@@ -216,7 +220,7 @@ class PreprocessingLayer(nn.Module):
         unbatched = x.dim() == 3
         if unbatched: x, mask = x[None], None if mask is None else mask[None]
         c, P = self.config, len(self.config.landmarks)
-        x, pf, mask = self._select(x, mask)
+        x, pf, mask, z = self._select(x, mask)
         centre, scale, cand, ok, first = self._normalise(x, pf)
         pf = pf[..., :P]
         pos = (x[..., :P] - centre[..., None, None]) / scale[:, None, None, None] * pf  # [B, C, T, P]
@@ -239,7 +243,8 @@ class PreprocessingLayer(nn.Module):
                 size = ((k - w)[:, :2] ** 2).sum(1, keepdim=True).sqrt()
                 if kind == 'hand_shape': kinds.append((raw - w) / size.clamp(min=1e-6) * anchored * (size > 1e-6))  # about the wrist
                 else:  # the distance of each point from each fingertip: the same however the hand turns in the image
-                    d = [((raw - raw.index_select(3, t)) ** 2).sum(1, keepdim=True).sqrt() * pf.index_select(3, t) for t in self.distance_tips]
+                    xyz = torch.cat([raw[:, :2], z[..., :P]], 1)  # the thumb's depth is what tells `a` from `t`
+                    d = [((xyz - xyz.index_select(3, t)) ** 2).sum(1, keepdim=True).sqrt() * pf.index_select(3, t) for t in self.distance_tips]
                     kinds.append(torch.cat(d, 1) / size.clamp(min=1e-6) * anchored * self.distance_ok * (size > 1e-6))
         B, T = pos.shape[0], pos.shape[2]
         out = torch.stack(kinds, 1).permute(0, 3, 1, 4, 2).reshape(B, T, c.n_features)  # [B, T, kinds x points x coords]
