@@ -126,10 +126,12 @@ def baseline(store, train, valid, y, preprocess):
     return clf.predict(Xva)
 
 
-def no_sign_figures(rec, store, valid)->dict:
-    "On the held-out clips: the share of `-` clips rejected and of signed clips (of known classes) wrongly rejected."
-    labels = store.items.label.to_numpy()[valid]
-    blank, signed = labels == '-', (labels != '-') & np.isin(labels, rec.classes)
+def no_sign_figures(rec, store, valid, train)->dict:
+    "On the held-out clips: the share of `-` clips rejected and of signed clips of classes the training clips have (`train`) wrongly rejected."
+    labels = store.items.label.to_numpy()
+    trained = np.unique(labels[train])  # the vocabulary also names classes only the held-out signer has: rejecting those is right
+    labels = labels[valid]
+    blank, signed = labels == '-', (labels != '-') & np.isin(labels, trained)
     if not blank.any(): return {}
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -147,7 +149,7 @@ def run_fold(store, source, col, held_out, epochs, preset, seed=42, sets=(), kee
                              seed=seed, progress=False, overrides=list(sets), **({'epochs': epochs} if epochs else {}))
         model, blob = load_recognizer_file(Path(run_dir)/'run'/'model.pth')
         if keep: Path(keep).mkdir(parents=True, exist_ok=True); shutil.copy(Path(run_dir)/'run'/'model.pth', Path(keep)/f"{'+'.join(map(str, held_out))}.pth")
-        no_sign = no_sign_figures(Recognizer.load(Path(run_dir)/'run'/'model.pth'), store, valid)
+        no_sign = no_sign_figures(Recognizer.load(Path(run_dir)/'run'/'model.pth'), store, valid, train)
     dls_vocab = blob['classes']
     train_s = time.time() - t
     o2i = {c: i for i, c in enumerate(dls_vocab)}

@@ -31,7 +31,7 @@ def fold_figures(store, col, held_out, members:list)->dict:
     both, mirrored = ensemble(recs), ensemble(recs, mirror=True)
     return {'held_out': held_out, 'known_class_clips': int(known.sum()), 'members': [acc(r.model) for r in recs],
             'ensemble': acc(both.model), 'ensemble_mirror': acc(mirrored.model),
-            'no_sign_members': [no_sign_figures(r, store, valid) for r in recs], 'no_sign_ensemble': no_sign_figures(both, store, valid)}
+            'no_sign_members': [no_sign_figures(r, store, valid, train) for r in recs], 'no_sign_ensemble': no_sign_figures(both, store, valid, train)}
 
 
 def main(name:str, dirs:list, sparse=False, work='/tmp/slr_nb_bench_accuracy'):

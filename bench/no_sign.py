@@ -43,7 +43,8 @@ def main():
         for i in idx: preds.append(rec.predict(store.clip(int(i)), topk=1))
     said = np.array([p.sign for p in preds]); top = np.array([p[0][0] for p in preds])
     reasons = [p.rejected for p in preds]
-    blank, known = labels == '-', np.isin(labels, rec.classes)
+    trained = np.unique(store.items.label.to_numpy()[store.items.signer.to_numpy() != a.signer])  # the vocabulary also names classes only this signer has
+    blank, known = labels == '-', np.isin(labels, trained)
     signed = ~blank & known
     out = dict(preset=a.preset, held_out=a.signer, threshold=rec.threshold, calibration=rec.info.get('no_sign'),
                clips=int(len(idx)), no_sign_clips=int(blank.sum()), signed_clips=int(signed.sum()), signed_clips_of_unknown_classes=int((~blank & ~known).sum()),
